@@ -1,0 +1,146 @@
+//! What the cursor asks the shell to do ([`Command`]) and how the shell reports back
+//! ([`Completion`]).
+
+use std::borrow::Cow;
+
+use crate::action::{Action, ActionType};
+use crate::options::*;
+
+/// One thing the shell must do for the current action. Options are typed and already
+/// templated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send 200 OK if not answered yet.
+    Answer,
+    /// Synthesize and play.
+    Talk(TalkOption),
+    /// Play URLs in order.
+    Play(PlayOption),
+    /// A short 1 kHz tone.
+    Beep,
+    /// Wait, media flowing (silence).
+    Sleep {
+        /// Milliseconds.
+        duration_ms: u64,
+    },
+    /// Hang the call up. After the shell completes it the flow ends with
+    /// [`crate::EndReason::Hangup`].
+    Hangup {
+        /// Cause.
+        reason: HangupReason,
+        /// Mirror this call's hangup cause instead.
+        reference_id: Option<String>,
+    },
+    /// Collect DTMF into `call.digits` (set it through `variables_mut` before completing).
+    DigitsReceive(DigitsReceiveOption),
+    /// Send RFC 4733 events.
+    DigitsSend(DigitsSendOption),
+    /// Start recording (set `recording.*` before completing).
+    RecordingStart(RecordingStartOption),
+    /// Stop the current recording.
+    RecordingStop,
+    /// Answering machine detection (set `amd.*` before completing).
+    Amd(AmdOption),
+    /// Loop the caller's audio back.
+    Echo {
+        /// Milliseconds; `None` = until the call ends.
+        duration_ms: Option<u64>,
+    },
+    /// Loop audio and DTMF back.
+    StreamEcho {
+        /// Milliseconds; `None` = until the call ends.
+        duration_ms: Option<u64>,
+    },
+    /// HTTP request; complete with [`Completion::WebhookResponse`] (sync) or `Done`.
+    WebhookSend(WebhookSendOption),
+    /// Fetch actions; complete with [`Completion::Pushed`].
+    Fetch {
+        /// URL.
+        url: String,
+        /// `GET` or `POST`.
+        method: HttpMethod,
+    },
+    /// Load a stored flow; complete with [`Completion::Pushed`].
+    FetchFlow {
+        /// Stored flow id.
+        flow_id: String,
+    },
+    /// Park until the client picks a path (the activeflow is [`crate::Status::Waiting`]).
+    Custom(CustomOption),
+    /// Run a library sub-flow; complete with [`Completion::Pushed`].
+    CustomAction(CustomActionOption),
+    /// HTTP API call with capture; a `Failed`/`Timeout` completion follows
+    /// `failure_target_id` when set.
+    ApiRequest(ApiRequestOption),
+    /// Named API action; a `Failed`/`Timeout` completion follows `failure_target_id`.
+    ApiAction(ApiActionOption),
+    /// A type this crate has no dedicated command for yet (connect, queue_join, ...), with
+    /// its templated option. Shells that cannot run it complete it with `Failed`.
+    Other {
+        /// The type.
+        action_type: ActionType,
+        /// The option JSON after templating (numbers coerced).
+        option: serde_json::Value,
+    },
+}
+
+/// How the command returned by [`crate::Cursor::next`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// Finished normally.
+    Done,
+    /// Failed; the reason goes to the execution log and the flow moves on.
+    Failed(String),
+    /// Ran out of time.
+    Timeout,
+    /// `webhook_send` response: sets `webhook.status`; for a 2xx JSON object body, every
+    /// string/number/bool field becomes a variable (nested objects joined with dots), under the
+    /// external-variable rules. A non-2xx status makes the outcome `failed`.
+    WebhookResponse {
+        /// HTTP status.
+        status: u16,
+        /// Parsed JSON body, if any.
+        body: Option<serde_json::Value>,
+    },
+    /// `fetch` / `fetch_flow` / `custom_action` (and later `queue_join`, `conference_join`):
+    /// actions to run as a new stack, built with [`crate::parse_actions`]. Jump targets not in
+    /// the list must exist in the stacks below, else the action fails. An empty list is `Done`.
+    Pushed(Vec<Action>),
+}
+
+/// Builds the command of a non-control action from its resolved option.
+pub(crate) fn command(
+    t: ActionType,
+    option: Cow<'_, ActionOption>,
+    json: Cow<'_, serde_json::Value>,
+) -> Command {
+    use ActionOption as O;
+    match option.into_owned() {
+        O::Answer => Command::Answer,
+        O::Talk(o) => Command::Talk(o),
+        O::Play(o) => Command::Play(o),
+        O::Beep => Command::Beep,
+        O::Sleep(o) => Command::Sleep { duration_ms: o.duration },
+        O::Hangup(o) => {
+            Command::Hangup { reason: o.reason.unwrap_or_default(), reference_id: o.reference_id }
+        }
+        O::HangupRelay(o) => {
+            Command::Hangup { reason: HangupReason::Normal, reference_id: Some(o.reference_id) }
+        }
+        O::DigitsReceive(o) => Command::DigitsReceive(o),
+        O::DigitsSend(o) => Command::DigitsSend(o),
+        O::RecordingStart(o) => Command::RecordingStart(o),
+        O::RecordingStop => Command::RecordingStop,
+        O::Amd(o) => Command::Amd(o),
+        O::Echo(o) => Command::Echo { duration_ms: o.duration },
+        O::StreamEcho(o) => Command::StreamEcho { duration_ms: o.duration },
+        O::WebhookSend(o) => Command::WebhookSend(o),
+        O::Fetch(o) => Command::Fetch { url: o.event_url, method: o.event_method },
+        O::FetchFlow(o) => Command::FetchFlow { flow_id: o.flow_id },
+        O::Custom(o) => Command::Custom(o),
+        O::CustomAction(o) => Command::CustomAction(o),
+        O::ApiRequest(o) => Command::ApiRequest(o),
+        O::ApiAction(o) => Command::ApiAction(o),
+        _ => Command::Other { action_type: t, option: json.into_owned() },
+    }
+}

@@ -1,0 +1,475 @@
+//! The call actor: one task per call that owns the dialog handle, the RTP session and the flow
+//! cursor, executes the commands the cursor emits, and reacts to dialog events meanwhile.
+
+use crate::engine::Shared;
+use crate::media_session::{next_phase_index, MediaParams, MediaSession};
+use crate::metrics::CallOutcome;
+use crate::tts::Utterance;
+use crate::variables::call_variables;
+use flow::{Clock, Command, Completion, Cursor, CursorOptions, EndReason, Step};
+use media::AudioCodec;
+use sip::{DialogEvent, IncomingCall, Q850};
+use std::net::IpAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, warn, Instrument};
+
+/// Run one call to its end. Never panics on anything the caller or the flow sends.
+pub async fn run(shared: Arc<Shared>, call: IncomingCall) {
+    let span = tracing::info_span!("call", call_id = %call.call_id);
+    async move {
+        shared.metrics.active_calls.fetch_add(1, Ordering::Relaxed);
+        let outcome = handle(&shared, call).await;
+        shared.metrics.active_calls.fetch_sub(1, Ordering::Relaxed);
+        shared.metrics.call_ended(outcome);
+        info!(?outcome, "call ended");
+    }
+    .instrument(span)
+    .await
+}
+
+fn q850(cause: u16, text: &str) -> Option<Q850> {
+    Some(Q850 {
+        cause,
+        text: text.to_string(),
+    })
+}
+
+/// The Q.850 cause text for the causes switchyard sends.
+fn q850_text(cause: u16) -> &'static str {
+    match cause {
+        16 => "Normal Clearing",
+        17 => "User busy",
+        18 => "No user responding",
+        19 => "No answer from user",
+        21 => "Call rejected",
+        31 => "Normal, unspecified",
+        41 => "Temporary failure",
+        102 => "Recovery on timer expiry",
+        _ => "Unspecified",
+    }
+}
+
+/// What the media stream negotiated.
+struct Session {
+    codec: AudioCodec,
+    payload_type: u8,
+    sends: bool,
+    remote: Option<std::net::SocketAddr>,
+}
+
+fn media_codec(c: sdp::Codec) -> Option<AudioCodec> {
+    match c {
+        sdp::Codec::Pcmu => Some(AudioCodec::Pcmu),
+        sdp::Codec::Pcma => Some(AudioCodec::Pcma),
+        sdp::Codec::G722 => None,
+    }
+}
+
+fn session_of(n: &sdp::Negotiated) -> Option<Session> {
+    Some(Session {
+        codec: media_codec(n.codec)?,
+        payload_type: n.payload_type,
+        sends: n.direction.sends(),
+        remote: n.remote_rtp,
+    })
+}
+
+async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
+    let handle = call.handle.clone();
+    let Some(flow_id) = shared.config.route(&call.dialed_user).map(str::to_string) else {
+        warn!(user = %call.dialed_user, "no route for the dialed user");
+        handle.reject(404, None);
+        return CallOutcome::Rejected;
+    };
+    let Some(flow) = shared.flows.get(&flow_id) else {
+        warn!(flow = %flow_id, "route names a flow that is not loaded");
+        handle.reject(404, None);
+        return CallOutcome::Rejected;
+    };
+
+    // Media: a port pair, then the answer to the offer (or our offer when there is none).
+    let bind_ip: IpAddr = if shared.public_address.is_some() {
+        if call.media_address.is_ipv4() {
+            IpAddr::from([0, 0, 0, 0])
+        } else {
+            IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED)
+        }
+    } else {
+        call.media_address
+    };
+    let Some(ports) = shared.ports.allocate(bind_ip) else {
+        warn!("no free RTP port pair");
+        handle.reject(503, q850(34, "No circuit available"));
+        return CallOutcome::Failed;
+    };
+    let mut local = sdp::LocalMedia {
+        address: call.media_address,
+        port: ports.port,
+        codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+        telephone_event: true,
+        session_id: rand::random::<u32>() as u64,
+        session_version: 1,
+        username: "switchyard".into(),
+    };
+    let (our_sdp, session) = match &call.offer {
+        Some(offer) => {
+            let text = String::from_utf8_lossy(offer);
+            let parsed = match sdp::SessionDescription::parse(&text) {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(error = %e, "invalid SDP offer");
+                    handle.reject(488, q850(88, "Incompatible destination"));
+                    return CallOutcome::Rejected;
+                }
+            };
+            match sdp::answer(&parsed, &local) {
+                Ok((answer, negotiated)) => match session_of(&negotiated) {
+                    Some(s) => (answer.to_string(), s),
+                    None => {
+                        handle.reject(488, q850(65, "Bearer capability not implemented"));
+                        return CallOutcome::Rejected;
+                    }
+                },
+                Err(e) => {
+                    info!(error = %e, "no acceptable media in the offer");
+                    handle.reject(488, q850(65, "Bearer capability not implemented"));
+                    return CallOutcome::Rejected;
+                }
+            }
+        }
+        None => (
+            sdp::offer(&local).to_string(),
+            Session {
+                codec: AudioCodec::Pcmu,
+                payload_type: 0,
+                sends: true,
+                remote: None,
+            },
+        ),
+    };
+    let media = match MediaSession::start(
+        ports,
+        MediaParams {
+            remote: session.remote,
+            codec: session.codec,
+            payload_type: session.payload_type,
+            sending: false,
+            phase_index: next_phase_index(),
+        },
+        shared.metrics.clone(),
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            warn!(error = %e, "cannot start RTP session");
+            handle.reject(500, None);
+            return CallOutcome::Failed;
+        }
+    };
+
+    let call_uuid = uuid::Uuid::new_v4().to_string();
+    let activeflow_id = uuid::Uuid::new_v4().to_string();
+    let vars = call_variables(&call, &call_uuid, &activeflow_id, &flow_id);
+    let mut cursor = Cursor::new(
+        flow,
+        vars,
+        CursorOptions {
+            has_call: true,
+            max_actions: shared.max_actions,
+            max_control_steps: shared.max_control_steps,
+        },
+    );
+    let start = Instant::now();
+    let clock = || Clock {
+        wall: chrono::Utc::now(),
+        mono_ms: start.elapsed().as_millis() as u64,
+    };
+    let ctx = CallContext {
+        shared,
+        handle: &handle,
+        media: &media,
+        session: Mutex::new((
+            session.codec,
+            session.payload_type,
+            session.sends,
+            session.remote,
+        )),
+        answered: AtomicBool::new(false),
+        ringing: AtomicBool::new(false),
+        our_sdp,
+        local: &mut local,
+        has_offer: call.offer.is_some(),
+    };
+
+    let mut hung_up_by_flow = false;
+    let end = loop {
+        let step = cursor.next(clock());
+        let command = match step {
+            Step::Ended(reason) => break CallEnd::Flow(reason),
+            Step::Execute(c) => c,
+        };
+        debug!(?command, "executing");
+        if matches!(command, Command::Hangup { .. }) {
+            hung_up_by_flow = true;
+        }
+        let fut = ctx.execute(command);
+        tokio::pin!(fut);
+        let completion = loop {
+            tokio::select! {
+                c = &mut fut => break Ok(c),
+                ev = call.events.recv() => {
+                    if let Some(end) = ctx.on_event(ev) {
+                        break Err(end);
+                    }
+                }
+            }
+        };
+        match completion {
+            Ok(c) => {
+                if matches!(c, Completion::Failed(_)) {
+                    shared
+                        .metrics
+                        .actions_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                cursor.complete(clock(), c);
+            }
+            Err(end) => {
+                cursor.hangup(clock());
+                break end;
+            }
+        }
+    };
+    drop(ctx);
+    media.stop_playback();
+
+    let outcome = match end {
+        CallEnd::Flow(reason) => {
+            if !hung_up_by_flow {
+                // Finishing or stopping the flow hangs up with normal clearing (flows.md §2).
+                handle.hangup(480, q850(16, "Normal Clearing"));
+            }
+            debug!(?reason, "flow ended");
+            drop(media);
+            wait_terminated(&mut call.events).await
+        }
+        CallEnd::Remote(outcome) => outcome,
+    };
+    info!(end_reason = ?cursor.end_reason(), actions = cursor.executed().len(), "activeflow ended");
+    outcome
+}
+
+/// Wait for the dialog to finish after we hung up (bounded by Timer F).
+async fn wait_terminated(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<DialogEvent>,
+) -> CallOutcome {
+    let mut outcome = CallOutcome::Completed;
+    let deadline = tokio::time::sleep(Duration::from_secs(40));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return outcome,
+            ev = events.recv() => match ev {
+                None | Some(DialogEvent::Terminated) => return outcome,
+                Some(DialogEvent::ByeCompleted { status: None }) => outcome = CallOutcome::Failed,
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+enum CallEnd {
+    /// The flow ended (finished, stopped, hangup action, budget).
+    Flow(EndReason),
+    /// The caller or the network ended the call.
+    Remote(CallOutcome),
+}
+
+/// (codec, payload type, we send, remote address).
+type SessionTuple = (AudioCodec, u8, bool, Option<std::net::SocketAddr>);
+
+struct CallContext<'a> {
+    shared: &'a Arc<Shared>,
+    handle: &'a sip::CallHandle,
+    media: &'a MediaSession,
+    /// (codec, payload type, we send, remote address) as last negotiated.
+    session: Mutex<SessionTuple>,
+    answered: AtomicBool,
+    ringing: AtomicBool,
+    our_sdp: String,
+    local: &'a mut sdp::LocalMedia,
+    has_offer: bool,
+}
+
+impl CallContext<'_> {
+    fn session(&self) -> SessionTuple {
+        // A poisoned lock only means another thread panicked mid-update; the tuple is Copy.
+        *self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_session(&self, s: &Session) {
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) =
+            (s.codec, s.payload_type, s.sends, s.remote);
+    }
+
+    fn codec(&self) -> AudioCodec {
+        self.session().0
+    }
+
+    fn ensure_answered(&self) {
+        if self.answered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.handle.answer(self.our_sdp.clone().into_bytes());
+        let (codec, pt, sends, remote) = self.session();
+        self.media.update(remote, sends, codec, pt);
+    }
+
+    /// Ring before anything that takes time while the call is not answered yet.
+    fn ring_if_needed(&self) {
+        if !self.answered.load(Ordering::SeqCst) && !self.ringing.swap(true, Ordering::SeqCst) {
+            self.handle.provisional(180, None);
+        }
+    }
+
+    async fn execute(&self, command: Command) -> Completion {
+        match command {
+            Command::Answer => {
+                self.ensure_answered();
+                Completion::Done
+            }
+            Command::Talk(opt) => {
+                self.ensure_answered();
+                let u = Utterance {
+                    text: opt.text,
+                    language: opt.language.unwrap_or_else(|| "en-US".into()),
+                    voice: opt.voice_id,
+                };
+                match self.shared.tts.synthesize(&u).await {
+                    Ok(pcm) => {
+                        let key = crate::tts::Tts::cache_key(&u);
+                        let prompt = self.shared.sounds.encoded(&key, self.codec(), &pcm);
+                        self.media.play(vec![prompt]).await;
+                        Completion::Done
+                    }
+                    Err(e) => {
+                        self.shared
+                            .metrics
+                            .tts_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        warn!(error = %e, "talk failed");
+                        Completion::Failed(e.to_string())
+                    }
+                }
+            }
+            Command::Play(opt) => {
+                self.ensure_answered();
+                let mut failure = None;
+                for url in &opt.stream_urls {
+                    match self.shared.sounds.prompt(url, self.codec()).await {
+                        Ok(p) => {
+                            self.media.play(vec![p]).await;
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "play failed");
+                            failure.get_or_insert(e.to_string());
+                        }
+                    }
+                }
+                failure.map_or(Completion::Done, Completion::Failed)
+            }
+            Command::Beep => {
+                self.ensure_answered();
+                let pcm = media::tone::beep();
+                let prompt = self.shared.sounds.encoded("beep", self.codec(), &pcm);
+                self.media.play(vec![prompt]).await;
+                Completion::Done
+            }
+            Command::Sleep { duration_ms } => {
+                self.ring_if_needed();
+                tokio::time::sleep(Duration::from_millis(duration_ms)).await;
+                Completion::Done
+            }
+            Command::Hangup { reason, .. } => {
+                let cause = reason.q850_cause();
+                self.handle
+                    .hangup(reason.sip_status(), q850(cause, q850_text(cause)));
+                Completion::Done
+            }
+            other => {
+                self.ring_if_needed();
+                let name = format!("{other:?}");
+                let name = name.split(['(', ' ', '{']).next().unwrap_or("");
+                Completion::Failed(format!("action {name} is not supported by this build"))
+            }
+        }
+    }
+
+    /// React to a dialog event; `Some` when the call is over.
+    fn on_event(&self, ev: Option<DialogEvent>) -> Option<CallEnd> {
+        match ev? {
+            DialogEvent::Acked { sdp } => {
+                if let (false, Some(body)) = (self.has_offer, sdp) {
+                    // Late offer: the ACK carries the answer to our offer.
+                    let text = String::from_utf8_lossy(&body);
+                    if let Ok(answer) = sdp::SessionDescription::parse(&text) {
+                        if let Ok(our) = sdp::SessionDescription::parse(&self.our_sdp) {
+                            if let Ok(n) = sdp::process_answer(&our, &answer) {
+                                if let Some(s) = session_of(&n) {
+                                    self.set_session(&s);
+                                    self.media
+                                        .update(s.remote, s.sends, s.codec, s.payload_type);
+                                }
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            DialogEvent::ReOffer { cseq, sdp, .. } => {
+                self.on_reoffer(cseq, sdp);
+                None
+            }
+            DialogEvent::Info { .. } => None,
+            DialogEvent::Cancelled => Some(CallEnd::Remote(CallOutcome::Cancelled)),
+            DialogEvent::RemoteBye { .. } => Some(CallEnd::Remote(CallOutcome::Completed)),
+            DialogEvent::AckTimeout => Some(CallEnd::Remote(CallOutcome::Failed)),
+            DialogEvent::ByeCompleted { .. } => None,
+            DialogEvent::Terminated => Some(CallEnd::Remote(CallOutcome::Completed)),
+        }
+    }
+
+    /// Answer a re-INVITE/UPDATE: hold (sendonly/inactive) and resume change whether we send.
+    fn on_reoffer(&self, cseq: u32, offer: Option<Vec<u8>>) {
+        let mut local = self.local.clone();
+        local.session_version += 1;
+        let Some(offer) = offer else {
+            // No offer: offer our current session again.
+            let o = sdp::offer(&local).to_string();
+            self.handle.answer_reoffer(cseq, Ok(o.into_bytes()));
+            return;
+        };
+        let text = String::from_utf8_lossy(&offer);
+        let result = sdp::SessionDescription::parse(&text)
+            .ok()
+            .and_then(|o| sdp::answer(&o, &local).ok())
+            .and_then(|(answer, n)| session_of(&n).map(|s| (answer, s)));
+        match result {
+            Some((answer, s)) => {
+                self.set_session(&s);
+                if self.answered.load(Ordering::SeqCst) {
+                    self.media
+                        .update(s.remote, s.sends, s.codec, s.payload_type);
+                }
+                info!(sending = s.sends, "re-offer answered");
+                self.handle
+                    .answer_reoffer(cseq, Ok(answer.to_string().into_bytes()));
+            }
+            None => self.handle.answer_reoffer(cseq, Err(488)),
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The configuration file (`config/switchyard.toml`), as typed sections.
+//!
+//! Every key of `interface.md` is here with its default; unknown keys are rejected so a typo
+//! is an error at start, not a silently ignored setting. Environment overrides
+//! (`SWITCHYARD__SECTION__KEY`) are applied by the server before deserializing.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sip: SipSection,
+    pub rtp: RtpSection,
+    pub api: ApiSection,
+    pub store: StoreSection,
+    pub flows: FlowsSection,
+    pub routes: Vec<Route>,
+    pub tts: TtsSection,
+    pub sounds: SoundsSection,
+    pub recordings: RecordingsSection,
+    pub events: EventsSection,
+    pub http: HttpSection,
+    pub limits: LimitsSection,
+    pub flow: FlowSection,
+    pub shutdown: ShutdownSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipSection {
+    pub listen: Vec<String>,
+    /// Address for Contact and SDP when behind NAT/Docker; "" = the listen address.
+    pub public_address: String,
+    pub user_agent: String,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        SipSection {
+            listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
+            public_address: String::new(),
+            user_agent: "switchyard".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtpSection {
+    pub port_min: u16,
+    pub port_max: u16,
+}
+
+impl Default for RtpSection {
+    fn default() -> Self {
+        RtpSection {
+            port_min: 20000,
+            port_max: 30000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSection {
+    pub listen: String,
+    pub token: String,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            listen: "127.0.0.1:8080".into(),
+            token: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    pub url: String,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            url: "sqlite://data/switchyard.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowsSection {
+    pub dir: PathBuf,
+}
+
+impl Default for FlowsSection {
+    fn default() -> Self {
+        FlowsSection {
+            dir: "config/flows".into(),
+        }
+    }
+}
+
+/// `[[routes]]`: first match wins on the dialed user (Request-URI user part).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Exact `"1000"`, prefix `"+4420*"`, or `"*"`.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub flow: String,
+}
+
+impl Route {
+    pub fn matches(&self, user: &str) -> bool {
+        match self.pattern.strip_suffix('*') {
+            Some(prefix) => user.starts_with(prefix),
+            None => self.pattern == user,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TtsSection {
+    pub default_provider: String,
+    pub cache_dir: PathBuf,
+    /// The espeak-ng executable.
+    pub espeak_command: String,
+}
+
+impl Default for TtsSection {
+    fn default() -> Self {
+        TtsSection {
+            default_provider: "espeak".into(),
+            cache_dir: "data/tts-cache".into(),
+            espeak_command: "espeak-ng".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoundsSection {
+    /// Where `play` finds bare names and relative `file://` paths.
+    pub dir: PathBuf,
+}
+
+impl Default for SoundsSection {
+    fn default() -> Self {
+        SoundsSection {
+            dir: "sounds".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingsSection {
+    pub dir: PathBuf,
+}
+
+impl Default for RecordingsSection {
+    fn default() -> Self {
+        RecordingsSection {
+            dir: "data/recordings".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSection {
+    pub webhook_uri: String,
+    pub signing_secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    pub timeout_ms: u64,
+    pub allow_private: Vec<String>,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            timeout_ms: 10_000,
+            allow_private: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    pub max_calls: usize,
+    pub max_actions_per_flow: u32,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            max_calls: 10_000,
+            max_actions_per_flow: 10_000,
+        }
+    }
+}
+
+/// `[flow]`: execution limits (flows.md §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSection {
+    pub max_actions: Option<u32>,
+    pub max_control_steps: u32,
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        FlowSection {
+            max_actions: None,
+            max_control_steps: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSection {
+    /// How long calls in progress may continue after SIGTERM.
+    pub drain_timeout_ms: u64,
+}
+
+impl Default for ShutdownSection {
+    fn default() -> Self {
+        ShutdownSection {
+            drain_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Config {
+    /// The flow for a dialed user, by `[[routes]]`; `None` when no route matches.
+    pub fn route(&self, user: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.matches(user))
+            .map(|r| r.flow.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_exact_prefix_and_star_in_order() {
+        let c = Config {
+            routes: vec![
+                Route {
+                    pattern: "1000".into(),
+                    flow: "a".into(),
+                },
+                Route {
+                    pattern: "+4420*".into(),
+                    flow: "b".into(),
+                },
+                Route {
+                    pattern: "*".into(),
+                    flow: "c".into(),
+                },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(c.route("1000"), Some("a"));
+        assert_eq!(c.route("10001"), Some("c"));
+        assert_eq!(c.route("+442071234567"), Some("b"));
+        assert_eq!(c.route(""), Some("c"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Wiring: the SIP stack, the flows, the prompt caches and the port pool, and the loop that
+//! hands each incoming call to its own actor task.
+
+use crate::config::Config;
+use crate::flows::{FileProblem, FlowRegistry};
+use crate::metrics::{Metrics, SipCounters};
+use crate::ports::PortPool;
+use crate::sounds::SoundLibrary;
+use crate::tts::Tts;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// Why the runtime could not start. The server prints it and exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("invalid flows:\n{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Flows(Vec<FileProblem>),
+    #[error(transparent)]
+    Sip(#[from] sip::SipError),
+    #[error("HTTP client: {0}")]
+    Http(String),
+}
+
+/// State every call shares.
+pub struct Shared {
+    pub config: Config,
+    pub flows: FlowRegistry,
+    pub sounds: SoundLibrary,
+    pub tts: Tts,
+    pub ports: PortPool,
+    pub metrics: Arc<Metrics>,
+    pub public_address: Option<IpAddr>,
+    pub max_actions: u32,
+    pub max_control_steps: u32,
+}
+
+/// A running server core. Drop it only after [`Runtime::shutdown`].
+pub struct Runtime {
+    shared: Arc<Shared>,
+    stack: sip::SipStack,
+    dispatcher: JoinHandle<()>,
+}
+
+impl Runtime {
+    /// Load flows, bind SIP and start taking calls.
+    pub async fn start(config: Config) -> Result<Runtime, StartError> {
+        let public_address = match config.sip.public_address.trim() {
+            "" => None,
+            a => Some(a.parse::<IpAddr>().map_err(|e| {
+                StartError::Config(format!(
+                    "sip.public_address {a:?} is not an IP address: {e}"
+                ))
+            })?),
+        };
+        if config.rtp.port_min >= config.rtp.port_max {
+            return Err(StartError::Config(format!(
+                "rtp.port_min ({}) must be below rtp.port_max ({})",
+                config.rtp.port_min, config.rtp.port_max
+            )));
+        }
+        let listen = config
+            .sip
+            .listen
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<Vec<sip::ListenAddr>, String>>()
+            .map_err(StartError::Config)?;
+        let flows = FlowRegistry::default();
+        let warnings = flows
+            .load_dir(&config.flows.dir)
+            .map_err(StartError::Flows)?;
+        for w in warnings {
+            warn!("{w}");
+        }
+        info!(count = flows.len(), dir = %config.flows.dir.display(), "flows loaded");
+        let http = reqwest::Client::builder()
+            .user_agent(format!("switchyard/{}", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_millis(config.http.timeout_ms))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            sounds: SoundLibrary::new(config.sounds.dir.clone(), http),
+            tts: Tts::new(
+                config.tts.espeak_command.clone(),
+                config.tts.cache_dir.clone(),
+            ),
+            ports: PortPool::new(config.rtp.port_min, config.rtp.port_max),
+            metrics: Arc::new(Metrics::default()),
+            public_address,
+            max_actions: config
+                .flow
+                .max_actions
+                .unwrap_or(config.limits.max_actions_per_flow),
+            max_control_steps: config.flow.max_control_steps,
+            flows,
+            config: config.clone(),
+        });
+        let (stack, mut calls) = sip::SipStack::bind(sip::SipConfig {
+            listen,
+            public_address,
+            user_agent: config.sip.user_agent.clone(),
+            timers: sip::Timers::default(),
+            max_calls: config.limits.max_calls,
+        })
+        .await?;
+        let s = shared.clone();
+        let dispatcher = tokio::spawn(async move {
+            while let Some(call) = calls.recv().await {
+                tokio::spawn(crate::call::run(s.clone(), call));
+            }
+        });
+        Ok(Runtime {
+            shared,
+            stack,
+            dispatcher,
+        })
+    }
+
+    pub fn sip_addrs(&self) -> &[sip::ListenAddr] {
+        self.stack.local_addrs()
+    }
+
+    pub fn active_calls(&self) -> i64 {
+        self.shared.metrics.active_calls.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus exposition of every counter.
+    pub fn render_metrics(&self) -> String {
+        let s = self.stack.stats();
+        self.shared.metrics.render(SipCounters {
+            messages_received: s.messages_received.load(Ordering::Relaxed),
+            malformed_answered: s.malformed_answered.load(Ordering::Relaxed),
+            malformed_dropped: s.malformed_dropped.load(Ordering::Relaxed),
+            invites_received: s.invites_received.load(Ordering::Relaxed),
+            invites_refused: s.invites_refused.load(Ordering::Relaxed),
+        })
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Refuse new INVITEs with 503 from now on (graceful shutdown, step 1).
+    pub fn begin_shutdown(&self) {
+        self.stack.set_accepting(false);
+    }
+
+    /// Stop the SIP listeners and the call dispatcher (graceful shutdown, last step).
+    pub fn stop_listening(&self) {
+        self.stack.stop();
+        self.dispatcher.abort();
+    }
+}

@@ -1,0 +1,156 @@
+//! Flows loaded from `flows.dir`, validated against what this build can execute.
+
+use flow::{Capabilities, Flow};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Action types this build executes (control actions run inside the cursor).
+pub const EXECUTABLE: &[&str] = &[
+    // media and call
+    "answer",
+    "talk",
+    "play",
+    "beep",
+    "sleep",
+    "hangup",
+    "stop",
+    // control, executed by the cursor itself
+    "goto",
+    "branch",
+    "condition_variable",
+    "condition_datetime",
+    "condition_call_digits",
+    "condition_call_status",
+    "variable_set",
+    "empty",
+];
+
+/// The capabilities flows are validated against.
+pub fn capabilities() -> Capabilities {
+    Capabilities::none().with(EXECUTABLE.iter().filter_map(|t| flow::ActionType::parse(t)))
+}
+
+/// A problem found in a flow file: `FILE: /pointer: message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileProblem {
+    pub file: PathBuf,
+    pub pointer: String,
+    pub message: String,
+    pub warning: bool,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.file.display(),
+            self.pointer,
+            self.message
+        )
+    }
+}
+
+/// The live set of flows by id.
+#[derive(Debug, Default)]
+pub struct FlowRegistry {
+    flows: RwLock<HashMap<String, Arc<Flow>>>,
+}
+
+impl FlowRegistry {
+    pub fn get(&self, id: &str) -> Option<Arc<Flow>> {
+        self.flows.read().ok()?.get(id).cloned()
+    }
+
+    pub fn insert(&self, id: String, flow: Arc<Flow>) {
+        if let Ok(mut f) = self.flows.write() {
+            f.insert(id, flow);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.read().map(|f| f.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Load every `*.json` in `dir`. The id is the file's `"id"` or its stem. Returns the
+    /// warnings; any error makes the whole load fail with every problem listed.
+    pub fn load_dir(&self, dir: &Path) -> Result<Vec<FileProblem>, Vec<FileProblem>> {
+        let mut problems = Vec::new();
+        let mut loaded = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(vec![FileProblem {
+                    file: dir.to_path_buf(),
+                    pointer: String::new(),
+                    message: format!("cannot read the flows directory: {e}"),
+                    warning: false,
+                }])
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            match load_file(&path) {
+                Ok((id, flow, warnings)) => {
+                    problems.extend(warnings);
+                    loaded.push((id, flow));
+                }
+                Err(errs) => problems.extend(errs),
+            }
+        }
+        if problems.iter().any(|p| !p.warning) {
+            return Err(problems);
+        }
+        for (id, flow) in loaded {
+            self.insert(id, Arc::new(flow));
+        }
+        Ok(problems)
+    }
+}
+
+/// Read and validate one flow file.
+pub fn load_file(path: &Path) -> Result<(String, Flow, Vec<FileProblem>), Vec<FileProblem>> {
+    let problem = |pointer: &str, message: String, warning: bool| FileProblem {
+        file: path.to_path_buf(),
+        pointer: pointer.to_string(),
+        message,
+        warning,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![problem("", format!("cannot read the file: {e}"), false)])?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| vec![problem("", format!("not valid JSON: {e}"), false)])?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match flow::load(&value, &capabilities()) {
+        Ok((flow, warnings)) => {
+            let id = flow
+                .id()
+                .filter(|i| !i.is_empty())
+                .map_or(stem, str::to_string);
+            let warnings = warnings
+                .into_iter()
+                .map(|p| problem(&p.pointer, p.message, true))
+                .collect();
+            Ok((id, flow, warnings))
+        }
+        Err(errors) => Err(errors
+            .into_iter()
+            .map(|p| {
+                let warning = p.severity == flow::Severity::Warning;
+                problem(&p.pointer, p.message, warning)
+            })
+            .collect()),
+    }
+}

@@ -1,0 +1,116 @@
+//! The built-in `call.*` and `activeflow.*` variables of a new call (flows.md §3).
+
+use flow::Variables;
+use sip::IncomingCall;
+
+/// An address as the flow sees it: `{type, target, target_name, name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// `tel` when the user part is a phone number, else `sip`.
+    pub kind: &'static str,
+    /// The number (`+15551234567`) for `tel`, `user@host` for `sip`.
+    pub target: String,
+    /// The display name, if any.
+    pub name: String,
+}
+
+/// Parse a From/To header value: `"Alice" <sip:+1555@host>;tag=x` or `sip:bob@host`.
+pub fn parse_address(value: &str) -> Address {
+    let value = value.trim();
+    let (name, uri) = match (value.find('<'), value.rfind('>')) {
+        (Some(a), Some(b)) if a < b => {
+            (value[..a].trim().trim_matches('"').trim(), &value[a + 1..b])
+        }
+        _ => ("", value.split(';').next().unwrap_or(value)),
+    };
+    let uri = uri
+        .trim()
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:")
+        .trim_start_matches("tel:");
+    let uri = uri.split(';').next().unwrap_or(uri);
+    let (user, host) = match uri.split_once('@') {
+        Some((u, h)) => (u, Some(h.split(':').next().unwrap_or(h))),
+        None => (uri, None),
+    };
+    let is_number = {
+        let digits = user.strip_prefix('+').unwrap_or(user);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (kind, target) = match (is_number, host) {
+        (true, _) | (false, None) => (if is_number { "tel" } else { "sip" }, user.to_string()),
+        (false, Some(h)) => ("sip", format!("{user}@{h}")),
+    };
+    Address {
+        kind,
+        target,
+        name: name.to_string(),
+    }
+}
+
+/// The variables a call's activeflow starts with.
+pub fn call_variables(
+    call: &IncomingCall,
+    call_id: &str,
+    activeflow_id: &str,
+    flow_id: &str,
+) -> Variables {
+    let mut v = Variables::new();
+    let mut set = |k: &str, val: &str| v.set(k, val);
+    set("call.id", call_id);
+    set("call.direction", "incoming");
+    set("call.master_call_id", "");
+    set("call.status", "progressing");
+    set("call.digits", "");
+    set("call.sip.call_id", &call.call_id);
+    for (prefix, header) in [("call.source", &call.from), ("call.destination", &call.to)] {
+        let a = parse_address(header);
+        set(&format!("{prefix}.type"), a.kind);
+        set(&format!("{prefix}.target"), &a.target);
+        set(&format!("{prefix}.target_name"), &a.name);
+        set(&format!("{prefix}.name"), &a.name);
+    }
+    for (name, value) in &call.headers {
+        set(&format!("call.sip.header.{name}"), value);
+    }
+    set("activeflow.id", activeflow_id);
+    set("activeflow.flow_id", flow_id);
+    set("activeflow.reference_type", "call");
+    set("activeflow.reference_id", call_id);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_tel_and_names_are_kept() {
+        let a = parse_address("\"Alice\" <sip:+15551234567@trunk.example:5060>;tag=1");
+        assert_eq!(
+            a,
+            Address {
+                kind: "tel",
+                target: "+15551234567".into(),
+                name: "Alice".into()
+            }
+        );
+    }
+
+    #[test]
+    fn users_are_sip_with_host() {
+        let a = parse_address("<sip:bob@example.com>;tag=9");
+        assert_eq!(a.kind, "sip");
+        assert_eq!(a.target, "bob@example.com");
+        assert_eq!(a.name, "");
+        let b = parse_address("sip:1000@127.0.0.1");
+        assert_eq!((b.kind, b.target.as_str()), ("tel", "1000"));
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        for s in ["", "<", ">", "<>", "\"", "sip:", "@", "<sip:@>"] {
+            let _ = parse_address(s);
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! The UAS side of one call: the INVITE server transaction, the dialog it creates, and the
+//! in-dialog transactions that follow (ACK, CANCEL, BYE both ways, re-INVITE, UPDATE, INFO).
+//!
+//! A pure state machine in the style of the rest of switchyard: inputs through `on_request`,
+//! `on_response` and the command methods, all taking `now`; outputs drained from `poll_output`;
+//! the next deadline from `poll_timeout`, handled by `on_timeout(now)`. The shell owns sockets.
+//!
+//! RFC 3261: §13.3.1.4 (2xx retransmitted until ACK), §17.2.1 (Timer G/H/I), §9.2 (CANCEL →
+//! 200 + 487), §12.2.2 (CSeq ordering), §14.2 (re-INVITE while one is pending → 500), §15
+//! (no BYE before the ACK of our 2xx), §17.1.2 (Timer E/F for our BYE); RFC 3311 (UPDATE).
+
+use crate::message::{self, InboundRequest, InboundResponse, ResponseBuilder};
+use crate::timer::{Retransmit, Timers};
+use rsipstack::sip::Method;
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// What the dialog tells the call it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialogEvent {
+    /// The ACK for our 2xx arrived: media may flow both ways. `sdp` is the caller's answer
+    /// when the INVITE carried no offer (RFC 3264 §5 late offer).
+    Acked { sdp: Option<Vec<u8>> },
+    /// The caller cancelled before we answered; 200 (CANCEL) and 487 (INVITE) are already sent.
+    Cancelled,
+    /// The caller hung up; 200 is already sent.
+    RemoteBye { reason: Option<String> },
+    /// A re-INVITE or UPDATE carrying a new offer (or none: we must offer). Answer it with
+    /// [`UasDialog::answer_reoffer`] quoting `cseq`.
+    ReOffer {
+        cseq: u32,
+        method: ReOfferMethod,
+        sdp: Option<Vec<u8>>,
+    },
+    /// An INFO request (e.g. `application/dtmf-relay`); 200 is already sent.
+    Info { content_type: String, body: Vec<u8> },
+    /// No ACK came for our 2xx within 64·T1 (RFC 3261 §13.3.1.4). A BYE follows automatically.
+    AckTimeout,
+    /// Our BYE completed: the final status, or `None` when Timer F fired.
+    ByeCompleted { status: Option<u16> },
+    /// The dialog has ended; no further events follow.
+    Terminated,
+}
+
+/// Which request carried a re-offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReOfferMethod {
+    Invite,
+    Update,
+}
+
+/// Where the dialog is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// INVITE received, no final response yet (provisional responses allowed).
+    Proceeding,
+    /// 2xx sent, waiting for the ACK.
+    Accepted,
+    /// ACK received: the call is up.
+    Confirmed,
+    /// Final non-2xx sent, or BYE exchanged. Only retransmissions are answered.
+    Ended,
+}
+
+/// Fixed facts about our side, provided by the shell.
+#[derive(Debug, Clone)]
+pub struct Local {
+    /// Our To-tag for this dialog (random, from the shell).
+    pub tag: String,
+    /// The Contact header value we send, e.g. `<sip:switchyard@203.0.113.5:5060>`.
+    pub contact: String,
+    /// `host:port` for the Via of requests we send.
+    pub via_sent_by: String,
+    /// `UDP` or `TCP`.
+    pub transport: &'static str,
+    pub user_agent: String,
+    /// Whether the transport is reliable (TCP/TLS): no retransmissions of our messages except
+    /// 2xx to INVITE (RFC 3261 §13.3.1.4 applies to every transport).
+    pub reliable: bool,
+}
+
+/// One UAS dialog. See the module documentation.
+#[derive(Debug)]
+pub struct UasDialog {
+    local: Local,
+    timers: Timers,
+    invite: InboundRequest,
+    source: SocketAddr,
+    state: State,
+    /// Last response to the initial INVITE, resent on retransmitted INVITEs.
+    last_invite_response: Vec<u8>,
+    /// 2xx retransmission (TU) or non-2xx Timer G/H for the initial INVITE.
+    invite_retransmit: Option<Retransmit>,
+    invite_final: Option<u16>,
+    remote_cseq: u32,
+    local_cseq: u32,
+    reinvite: Option<PendingReInvite>,
+    /// Final responses to in-dialog non-INVITE requests, for retransmissions (Timer J).
+    recent: VecDeque<(u32, Method, Vec<u8>)>,
+    bye: Option<ByeTransaction>,
+    /// A BYE requested before the ACK of our 2xx (RFC 3261 §15): sent when the ACK arrives.
+    bye_after_ack: Option<String>,
+    linger_until: Option<Instant>,
+    terminated_emitted: bool,
+    outputs: VecDeque<Output>,
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send these bytes to the dialog's peer over the dialog's transport.
+    Send(Vec<u8>),
+    /// Deliver this event to the call.
+    Event(DialogEvent),
+}
+
+#[derive(Debug)]
+struct PendingReInvite {
+    req: InboundRequest,
+    method: ReOfferMethod,
+    last_response: Option<Vec<u8>>,
+    retransmit: Option<Retransmit>,
+    answered: bool,
+}
+
+#[derive(Debug)]
+struct ByeTransaction {
+    cseq: u32,
+    retransmit: Retransmit,
+}
+
+/// A Q.850 cause for the `Reason` header (RFC 3326).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Q850 {
+    pub cause: u16,
+    pub text: String,
+}
+
+impl Q850 {
+    pub fn header_value(&self) -> String {
+        format!(
+            "Q.850;cause={};text=\"{}\"",
+            self.cause,
+            self.text.replace(['"', '\r', '\n'], "")
+        )
+    }
+}
+
+impl UasDialog {
+    /// Start the dialog for `invite`, whose `100 Trying` the shell already sent as
+    /// `trying_bytes` (resent on retransmissions until a later response replaces it).
+    pub fn new(
+        invite: InboundRequest,
+        source: SocketAddr,
+        local: Local,
+        timers: Timers,
+        trying_bytes: Vec<u8>,
+    ) -> Self {
+        let remote_cseq = invite.cseq;
+        UasDialog {
+            local,
+            timers,
+            source,
+            state: State::Proceeding,
+            last_invite_response: trying_bytes,
+            invite_retransmit: None,
+            invite_final: None,
+            remote_cseq,
+            local_cseq: 0,
+            reinvite: None,
+            recent: VecDeque::new(),
+            bye: None,
+            bye_after_ack: None,
+            linger_until: None,
+            terminated_emitted: false,
+            outputs: VecDeque::new(),
+            invite,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn invite(&self) -> &InboundRequest {
+        &self.invite
+    }
+
+    pub fn local_tag(&self) -> &str {
+        &self.local.tag
+    }
+
+    /// Whether a 2xx was sent for the initial INVITE.
+    pub fn answered(&self) -> bool {
+        matches!(self.invite_final, Some(s) if (200..300).contains(&s))
+    }
+
+    /// True once the dialog has ended and no retransmission can still need an answer.
+    pub fn is_finished(&self, now: Instant) -> bool {
+        self.state == State::Ended
+            && self.invite_retransmit.is_none()
+            && self.bye.is_none()
+            && self.linger_until.is_none_or(|t| now >= t)
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest instant `on_timeout` has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.invite_retransmit.as_ref().map(Retransmit::deadline),
+            self.reinvite
+                .as_ref()
+                .and_then(|r| r.retransmit.as_ref().map(Retransmit::deadline)),
+            self.bye.as_ref().map(|b| b.retransmit.deadline()),
+            self.linger_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ---- commands from the call ----
+
+    /// Send a provisional response (180/183), optionally with SDP (early media).
+    pub fn provisional(&mut self, status: u16, sdp: Option<Vec<u8>>) {
+        if self.state != State::Proceeding || !(101..200).contains(&status) {
+            return;
+        }
+        let mut b = self.invite_response(status);
+        if let Some(sdp) = sdp {
+            b = b.body("application/sdp", sdp);
+        }
+        let bytes = b.build();
+        self.last_invite_response.clone_from(&bytes);
+        self.send(bytes);
+    }
+
+    /// Answer with 200 OK and our SDP; retransmitted until the ACK (RFC 3261 §13.3.1.4).
+    pub fn answer(&mut self, now: Instant, sdp: Vec<u8>) {
+        if self.state != State::Proceeding {
+            return;
+        }
+        let bytes = self
+            .invite_response(200)
+            .header("Allow", message::ALLOW)
+            .header("Supported", message::SUPPORTED)
+            .body("application/sdp", sdp)
+            .build();
+        self.invite_final = Some(200);
+        self.state = State::Accepted;
+        self.last_invite_response.clone_from(&bytes);
+        self.invite_retransmit = Some(Retransmit::start(bytes.clone(), now, &self.timers, true));
+        self.send(bytes);
+    }
+
+    /// Refuse the call with a final non-2xx response (`reason` goes into a `Reason` header).
+    pub fn reject(&mut self, now: Instant, status: u16, reason: Option<Q850>) {
+        if self.state != State::Proceeding || status < 300 {
+            return;
+        }
+        let mut b = self.invite_response(status);
+        if status == 503 {
+            b = b.header("Retry-After", "5");
+        }
+        if status == 405 {
+            b = b.header("Allow", message::ALLOW);
+        }
+        if let Some(r) = reason {
+            b = b.header("Reason", &r.header_value());
+        }
+        self.final_non_2xx(now, b.build(), status);
+    }
+
+    /// End the call from our side: BYE once answered (after the ACK), else a final response
+    /// `unanswered_status` (e.g. 480 or 487).
+    pub fn hangup(&mut self, now: Instant, unanswered_status: u16, reason: Option<Q850>) {
+        match self.state {
+            State::Proceeding => self.reject(now, unanswered_status, reason),
+            State::Accepted => {
+                self.bye_after_ack = Some(reason.map(|r| r.header_value()).unwrap_or_default())
+            }
+            State::Confirmed => self.send_bye(now, reason.map(|r| r.header_value())),
+            State::Ended => {}
+        }
+    }
+
+    /// Answer the re-offer received with `cseq`: `Ok(sdp)` sends 200 with our answer,
+    /// `Err(status)` refuses it (e.g. 488) and keeps the previous session.
+    pub fn answer_reoffer(&mut self, now: Instant, cseq: u32, answer: Result<Vec<u8>, u16>) {
+        let Some(pending) = self.reinvite.as_mut() else {
+            return;
+        };
+        if pending.req.cseq != cseq || pending.answered {
+            return;
+        }
+        pending.answered = true;
+        let (status, body) = match answer {
+            Ok(sdp) => (200, Some(sdp)),
+            Err(status) => (status, None),
+        };
+        let mut b = ResponseBuilder::new(&pending.req, status, Some(&self.local.tag), self.source);
+        if status < 300 {
+            b = b
+                .header("Contact", &self.local.contact)
+                .header("Allow", message::ALLOW)
+                .header("Supported", message::SUPPORTED);
+        }
+        b = b.header("Server", &self.local.user_agent);
+        if let Some(sdp) = body {
+            b = b.body("application/sdp", sdp);
+        }
+        let bytes = b.build();
+        match pending.method {
+            ReOfferMethod::Invite => {
+                let resend = status < 300 || !self.local.reliable;
+                pending.retransmit =
+                    Some(Retransmit::start(bytes.clone(), now, &self.timers, resend));
+                pending.last_response = Some(bytes.clone());
+            }
+            ReOfferMethod::Update => {
+                let req_cseq = pending.req.cseq;
+                self.reinvite = None;
+                self.remember(req_cseq, Method::Update, bytes.clone());
+            }
+        }
+        self.send(bytes);
+    }
+
+    // ---- inputs from the network ----
+
+    /// Handle a request routed to this dialog (same Call-ID).
+    pub fn on_request(&mut self, now: Instant, req: InboundRequest) {
+        let method = req.req.method;
+        match method {
+            Method::Ack => self.on_ack(now, &req),
+            Method::Cancel => self.on_cancel(now, &req),
+            Method::Invite if req.to_tag.is_none() || req.branch == self.invite.branch => {
+                // A retransmission of the initial INVITE: same transaction, same answer.
+                if req.branch == self.invite.branch {
+                    let bytes = self.last_invite_response.clone();
+                    self.send(bytes);
+                } else {
+                    // A second INVITE with the same Call-ID but a new branch and no tag:
+                    // a merged request (RFC 3261 §8.2.2.2).
+                    let b = ResponseBuilder::new(&req, 482, Some(&self.local.tag), self.source)
+                        .reason("Loop Detected");
+                    self.send(b.build());
+                }
+            }
+            _ => self.on_in_dialog_request(now, req),
+        }
+    }
+
+    /// Handle a response routed to this dialog (to our BYE).
+    pub fn on_response(&mut self, now: Instant, resp: InboundResponse) {
+        let Some(bye) = self.bye.as_ref() else {
+            return;
+        };
+        if resp.cseq_method != Method::Bye || resp.cseq != bye.cseq {
+            return;
+        }
+        if resp.status < 200 {
+            // Timer E keeps running at T2 (RFC 3261 §17.1.2.2).
+            if let Some(b) = self.bye.as_mut() {
+                b.retransmit.interval = self.timers.t2;
+            }
+            return;
+        }
+        self.bye = None;
+        self.emit(DialogEvent::ByeCompleted {
+            status: Some(resp.status),
+        });
+        self.end(now);
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn on_timeout(&mut self, now: Instant) {
+        let t2 = self.timers.t2;
+        // Initial INVITE final response.
+        if let Some(r) = self.invite_retransmit.as_mut() {
+            if r.expired(now) {
+                self.invite_retransmit = None;
+                if self.state == State::Accepted {
+                    // No ACK: confirm and tear down (§13.3.1.4).
+                    self.state = State::Confirmed;
+                    self.emit(DialogEvent::AckTimeout);
+                    let reason = self.bye_after_ack.take().filter(|r| !r.is_empty());
+                    self.send_bye(now, reason);
+                } else {
+                    self.end(now);
+                }
+            } else if let Some(bytes) = r.due(now, t2) {
+                let bytes = bytes.to_vec();
+                self.send(bytes);
+            }
+        }
+        // re-INVITE response.
+        if let Some(p) = self.reinvite.as_mut() {
+            if let Some(r) = p.retransmit.as_mut() {
+                if r.expired(now) {
+                    self.reinvite = None;
+                } else if let Some(bytes) = r.due(now, t2) {
+                    let bytes = bytes.to_vec();
+                    self.send(bytes);
+                }
+            }
+        }
+        // Our BYE.
+        if let Some(b) = self.bye.as_mut() {
+            if b.retransmit.expired(now) {
+                self.bye = None;
+                self.emit(DialogEvent::ByeCompleted { status: None });
+                self.end(now);
+            } else if let Some(bytes) = b.retransmit.due(now, t2) {
+                let bytes = bytes.to_vec();
+                self.send(bytes);
+            }
+        }
+        if self.linger_until.is_some_and(|t| now >= t) {
+            self.linger_until = None;
+        }
+    }
+
+    // ---- internals ----
+
+    fn on_ack(&mut self, now: Instant, req: &InboundRequest) {
+        if req.cseq == self.invite.cseq {
+            match self.state {
+                State::Accepted => {
+                    self.invite_retransmit = None;
+                    self.state = State::Confirmed;
+                    let sdp = (!req.req.body.is_empty()).then(|| req.req.body.clone());
+                    self.emit(DialogEvent::Acked { sdp });
+                    if let Some(reason) = self.bye_after_ack.take() {
+                        let reason = (!reason.is_empty()).then_some(reason);
+                        self.send_bye(now, reason);
+                    }
+                }
+                State::Ended if self.invite_retransmit.is_some() => {
+                    // ACK of our non-2xx: Timer I, then done (§17.2.1).
+                    self.invite_retransmit = None;
+                    self.linger(now, self.timers.t4);
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some(p) = self.reinvite.as_ref() {
+            if p.method == ReOfferMethod::Invite && p.req.cseq == req.cseq && p.answered {
+                self.reinvite = None;
+            }
+        }
+    }
+
+    fn on_cancel(&mut self, now: Instant, req: &InboundRequest) {
+        if req.branch != self.invite.branch {
+            let b = ResponseBuilder::new(req, 481, Some(&self.local.tag), self.source);
+            self.send(b.build());
+            return;
+        }
+        let ok = ResponseBuilder::new(req, 200, Some(&self.local.tag), self.source).build();
+        self.send(ok);
+        if self.state == State::Proceeding {
+            let b = self.invite_response(487);
+            self.final_non_2xx(now, b.build(), 487);
+            self.emit(DialogEvent::Cancelled);
+        }
+    }
+
+    fn on_in_dialog_request(&mut self, now: Instant, req: InboundRequest) {
+        let method = req.req.method;
+        if req.to_tag.as_deref() != Some(self.local.tag.as_str()) {
+            let b = ResponseBuilder::new(&req, 481, None, self.source);
+            self.send(b.build());
+            return;
+        }
+        // Retransmission of a request we already answered?
+        if let Some((_, _, bytes)) = self
+            .recent
+            .iter()
+            .find(|(c, m, _)| *c == req.cseq && *m == method)
+        {
+            let bytes = bytes.clone();
+            self.send(bytes);
+            return;
+        }
+        if let Some(p) = self.reinvite.as_ref() {
+            if p.req.cseq == req.cseq && p.req.req.method == method {
+                if let Some(bytes) = p.last_response.clone() {
+                    self.send(bytes);
+                }
+                return;
+            }
+        }
+        if req.cseq <= self.remote_cseq && method != Method::Ack {
+            let b = ResponseBuilder::new(&req, 500, Some(&self.local.tag), self.source)
+                .reason("CSeq Out Of Order");
+            self.send(b.build());
+            return;
+        }
+        self.remote_cseq = req.cseq;
+        match method {
+            Method::Bye => {
+                let bytes = ResponseBuilder::new(&req, 200, None, self.source)
+                    .header("Server", &self.local.user_agent)
+                    .build();
+                self.remember(req.cseq, Method::Bye, bytes.clone());
+                self.send(bytes);
+                if self.state == State::Proceeding {
+                    let b = self.invite_response(487);
+                    self.final_non_2xx(now, b.build(), 487);
+                }
+                let reason = message::header_value(&req.req, "Reason");
+                self.invite_retransmit = None;
+                self.reinvite = None;
+                self.emit(DialogEvent::RemoteBye { reason });
+                self.end(now);
+            }
+            Method::Invite | Method::Update if self.state != State::Ended => {
+                if self.reinvite.is_some() {
+                    let b = ResponseBuilder::new(&req, 500, None, self.source)
+                        .header("Retry-After", "1");
+                    let bytes = b.build();
+                    self.send(bytes);
+                    return;
+                }
+                let kind = if method == Method::Invite {
+                    ReOfferMethod::Invite
+                } else {
+                    ReOfferMethod::Update
+                };
+                let sdp = (!req.req.body.is_empty()).then(|| req.req.body.clone());
+                let cseq = req.cseq;
+                self.reinvite = Some(PendingReInvite {
+                    req,
+                    method: kind,
+                    last_response: None,
+                    retransmit: None,
+                    answered: false,
+                });
+                self.emit(DialogEvent::ReOffer {
+                    cseq,
+                    method: kind,
+                    sdp,
+                });
+            }
+            Method::Info if self.state != State::Ended => {
+                let bytes = ResponseBuilder::new(&req, 200, None, self.source).build();
+                self.remember(req.cseq, Method::Info, bytes.clone());
+                self.send(bytes);
+                let content_type = message::header_value(&req.req, "Content-Type")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                self.emit(DialogEvent::Info {
+                    content_type,
+                    body: req.req.body.clone(),
+                });
+            }
+            Method::Options => {
+                let bytes = ResponseBuilder::new(&req, 200, None, self.source)
+                    .header("Allow", message::ALLOW)
+                    .header("Accept", message::ACCEPT)
+                    .header("Supported", message::SUPPORTED)
+                    .build();
+                self.remember(req.cseq, Method::Options, bytes.clone());
+                self.send(bytes);
+            }
+            _ => {
+                let status = if self.state == State::Ended { 481 } else { 405 };
+                let bytes = ResponseBuilder::new(&req, status, None, self.source)
+                    .header("Allow", message::ALLOW)
+                    .build();
+                self.remember(req.cseq, method, bytes.clone());
+                self.send(bytes);
+            }
+        }
+    }
+
+    fn invite_response(&self, status: u16) -> ResponseBuilder {
+        let mut b = ResponseBuilder::new(&self.invite, status, Some(&self.local.tag), self.source);
+        if (101..300).contains(&status) {
+            b = b
+                .record_route(&self.invite)
+                .header("Contact", &self.local.contact);
+        }
+        b.header("Server", &self.local.user_agent)
+    }
+
+    fn final_non_2xx(&mut self, now: Instant, bytes: Vec<u8>, status: u16) {
+        self.invite_final = Some(status);
+        self.last_invite_response.clone_from(&bytes);
+        // Timer G (unreliable only) until ACK; Timer H gives up.
+        self.invite_retransmit = Some(Retransmit::start(
+            bytes.clone(),
+            now,
+            &self.timers,
+            !self.local.reliable,
+        ));
+        self.send(bytes);
+        self.state = State::Ended;
+        self.emit_terminated();
+    }
+
+    fn send_bye(&mut self, now: Instant, reason: Option<String>) {
+        if self.bye.is_some() {
+            return;
+        }
+        self.local_cseq += 1;
+        let cseq = self.local_cseq;
+        let bytes = self.build_bye(cseq, reason.as_deref());
+        self.bye = Some(ByeTransaction {
+            cseq,
+            retransmit: Retransmit::start(bytes.clone(), now, &self.timers, !self.local.reliable),
+        });
+        self.send(bytes);
+    }
+
+    /// RFC 3261 §12.2.1.1: Request-URI = remote target, Route = the Record-Route set in order,
+    /// From/To swapped relative to the INVITE.
+    fn build_bye(&self, cseq: u32, reason: Option<&str>) -> Vec<u8> {
+        let req = &self.invite.req;
+        let target = contact_uri(req).unwrap_or_else(|| req.uri.to_string());
+        let from = message::header_value(req, "From").unwrap_or_default();
+        let to = message::header_value(req, "To").unwrap_or_default();
+        let mut s = String::with_capacity(512);
+        let _ = write!(s, "BYE {target} SIP/2.0\r\n");
+        let _ = write!(
+            s,
+            "Via: SIP/2.0/{} {};branch=z9hG4bK{}b{};rport\r\n",
+            self.local.transport, self.local.via_sent_by, self.local.tag, cseq
+        );
+        s.push_str("Max-Forwards: 70\r\n");
+        let _ = write!(s, "From: {to};tag={}\r\n", self.local.tag);
+        let _ = write!(s, "To: {from}\r\n");
+        let _ = write!(s, "Call-ID: {}\r\n", self.invite.call_id);
+        let _ = write!(s, "CSeq: {cseq} BYE\r\n");
+        for h in req.headers.iter() {
+            if let rsipstack::sip::Header::RecordRoute(v) = h {
+                let _ = write!(s, "Route: {}\r\n", v.value());
+            }
+        }
+        if let Some(r) = reason {
+            let _ = write!(s, "Reason: {r}\r\n");
+        }
+        let _ = write!(s, "User-Agent: {}\r\n", self.local.user_agent);
+        s.push_str("Content-Length: 0\r\n\r\n");
+        s.into_bytes()
+    }
+
+    fn remember(&mut self, cseq: u32, method: Method, bytes: Vec<u8>) {
+        if self.recent.len() >= 4 {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((cseq, method, bytes));
+    }
+
+    fn end(&mut self, now: Instant) {
+        self.state = State::Ended;
+        // Timer J: keep answering retransmitted requests for 64·T1 on unreliable transports.
+        let linger = if self.local.reliable {
+            self.timers.t1
+        } else {
+            self.timers.timeout_64t1()
+        };
+        self.linger(now, linger);
+        self.emit_terminated();
+    }
+
+    fn linger(&mut self, now: Instant, d: std::time::Duration) {
+        self.linger_until = Some(now + d);
+    }
+
+    fn emit_terminated(&mut self) {
+        if !self.terminated_emitted {
+            self.terminated_emitted = true;
+            self.emit(DialogEvent::Terminated);
+        }
+    }
+
+    fn emit(&mut self, e: DialogEvent) {
+        self.outputs.push_back(Output::Event(e));
+    }
+
+    fn send(&mut self, bytes: Vec<u8>) {
+        self.outputs.push_back(Output::Send(bytes));
+    }
+}
+
+/// The URI inside the first Contact of `req` (`<sip:...>` or bare).
+fn contact_uri(req: &rsipstack::sip::Request) -> Option<String> {
+    let v = message::header_value(req, "Contact")?;
+    let v = v.trim();
+    let uri = match (v.find('<'), v.find('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v.split(';').next().unwrap_or(v),
+    };
+    (!uri.is_empty()).then(|| uri.to_string())
+}
+
+#[cfg(test)]
+#[path = "dialog_tests.rs"]
+mod tests;
