@@ -209,7 +209,10 @@ impl ActionType {
     /// Types whose completion may push a new stack of actions (flows.md §2 "Stacks").
     pub fn pushes_stack(self) -> bool {
         use ActionType::*;
-        matches!(self, Fetch | FetchFlow | CustomAction | QueueJoin | ConferenceJoin)
+        matches!(
+            self,
+            Fetch | FetchFlow | CustomAction | QueueJoin | ConferenceJoin
+        )
     }
 }
 
@@ -301,7 +304,11 @@ impl Flow {
         for (i, a) in actions.iter().enumerate() {
             index.entry(a.id.clone()).or_insert(i);
         }
-        Flow { actions, index, ..Flow::default() }
+        Flow {
+            actions,
+            index,
+            ..Flow::default()
+        }
     }
 
     /// The flow's own id, if the document had one.

@@ -44,17 +44,23 @@ impl Capabilities {
 
     /// Every type (validation as if the whole language were implemented).
     pub fn all() -> Self {
-        Self { executable: ActionType::ALL.iter().copied().collect() }
+        Self {
+            executable: ActionType::ALL.iter().copied().collect(),
+        }
     }
 
     /// Only [`Capabilities::CONTROL`].
     pub fn control() -> Self {
-        Self { executable: Self::CONTROL.iter().copied().collect() }
+        Self {
+            executable: Self::CONTROL.iter().copied().collect(),
+        }
     }
 
     /// Nothing at all (build up with [`Capabilities::with`]).
     pub fn none() -> Self {
-        Self { executable: BTreeSet::new() }
+        Self {
+            executable: BTreeSet::new(),
+        }
     }
 
     /// Adds `types` to the set.

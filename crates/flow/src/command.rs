@@ -66,8 +66,12 @@ pub enum Command {
         flow_id: String,
     },
     /// Park until the client picks a path (the activeflow is [`crate::Status::Waiting`]).
+    /// Path selection arrives with the custom-action work; until then `Done` continues with
+    /// the next action.
     Custom(CustomOption),
-    /// Run a library sub-flow; complete with [`Completion::Pushed`].
+    /// Run a library sub-flow; complete with [`Completion::Pushed`]. Its own variable scope
+    /// and `output` paths arrive with the custom-action work; until then the pushed actions
+    /// share the activeflow's variables.
     CustomAction(CustomActionOption),
     /// HTTP API call with capture; a `Failed`/`Timeout` completion follows
     /// `failure_target_id` when set.
@@ -120,27 +124,41 @@ pub(crate) fn command(
         O::Talk(o) => Command::Talk(o),
         O::Play(o) => Command::Play(o),
         O::Beep => Command::Beep,
-        O::Sleep(o) => Command::Sleep { duration_ms: o.duration },
-        O::Hangup(o) => {
-            Command::Hangup { reason: o.reason.unwrap_or_default(), reference_id: o.reference_id }
-        }
-        O::HangupRelay(o) => {
-            Command::Hangup { reason: HangupReason::Normal, reference_id: Some(o.reference_id) }
-        }
+        O::Sleep(o) => Command::Sleep {
+            duration_ms: o.duration,
+        },
+        O::Hangup(o) => Command::Hangup {
+            reason: o.reason.unwrap_or_default(),
+            reference_id: o.reference_id,
+        },
+        O::HangupRelay(o) => Command::Hangup {
+            reason: HangupReason::Normal,
+            reference_id: Some(o.reference_id),
+        },
         O::DigitsReceive(o) => Command::DigitsReceive(o),
         O::DigitsSend(o) => Command::DigitsSend(o),
         O::RecordingStart(o) => Command::RecordingStart(o),
         O::RecordingStop => Command::RecordingStop,
         O::Amd(o) => Command::Amd(o),
-        O::Echo(o) => Command::Echo { duration_ms: o.duration },
-        O::StreamEcho(o) => Command::StreamEcho { duration_ms: o.duration },
+        O::Echo(o) => Command::Echo {
+            duration_ms: o.duration,
+        },
+        O::StreamEcho(o) => Command::StreamEcho {
+            duration_ms: o.duration,
+        },
         O::WebhookSend(o) => Command::WebhookSend(o),
-        O::Fetch(o) => Command::Fetch { url: o.event_url, method: o.event_method },
+        O::Fetch(o) => Command::Fetch {
+            url: o.event_url,
+            method: o.event_method,
+        },
         O::FetchFlow(o) => Command::FetchFlow { flow_id: o.flow_id },
         O::Custom(o) => Command::Custom(o),
         O::CustomAction(o) => Command::CustomAction(o),
         O::ApiRequest(o) => Command::ApiRequest(o),
         O::ApiAction(o) => Command::ApiAction(o),
-        _ => Command::Other { action_type: t, option: json.into_owned() },
+        _ => Command::Other {
+            action_type: t,
+            option: json.into_owned(),
+        },
     }
 }

@@ -18,7 +18,12 @@ pub(crate) struct Scratch {
 }
 
 /// `text`, substituted into `buf` when `substitute` says the field is still a template.
-pub(crate) fn text<'a>(buf: &'a mut String, text: &'a str, vars: &Variables, substitute: bool) -> &'a str {
+pub(crate) fn text<'a>(
+    buf: &'a mut String,
+    text: &'a str,
+    vars: &Variables,
+    substitute: bool,
+) -> &'a str {
     if substitute && has_placeholder(text) {
         buf.clear();
         substitute_into(buf, text, vars);
@@ -47,13 +52,21 @@ pub(crate) fn variable(
     };
     let ordering = match o.value_type {
         ValueType::String => {
-            let right = o.value_string.as_deref().ok_or("`value_string` is missing")?;
+            let right = o
+                .value_string
+                .as_deref()
+                .ok_or("`value_string` is missing")?;
             let right = text(&mut scratch.right, right, vars, substitute);
             left.cmp(right)
         }
         ValueType::Number => {
             let right = o.value_number.ok_or("`value_number` is missing")?;
-            match left.trim().parse::<f64>().ok().and_then(|l| l.partial_cmp(&right)) {
+            match left
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|l| l.partial_cmp(&right))
+            {
                 Some(ord) => ord,
                 None => return Ok(false),
             }
@@ -76,7 +89,9 @@ pub(crate) fn call_digits(
     scratch: &mut Scratch,
 ) -> bool {
     let digits = vars.value("call.digits");
-    let by_length = o.length.is_some_and(|n| n > 0 && digits.chars().count() as u64 >= n);
+    let by_length = o
+        .length
+        .is_some_and(|n| n > 0 && digits.chars().count() as u64 >= n);
     let by_key = o.key.as_deref().is_some_and(|k| {
         let k = text(&mut scratch.right, k, vars, substitute);
         !k.is_empty() && digits.contains(k)
@@ -122,13 +137,26 @@ mod tests {
         use Operator::*;
         use ValueType::*;
         let table: &[(Operator, ValueType, &str, bool)] = &[
-            (Eq, String, "b", true), (Ne, String, "b", false), (Gt, String, "c", true),
-            (Ge, String, "b", true), (Lt, String, "a", true), (Le, String, "c", false),
-            (Eq, Number, "10", true), (Eq, Number, "10.0", true), (Ne, Number, "9", true),
-            (Gt, Number, "11", true), (Ge, Number, "9.5", false), (Lt, Number, "-1", true),
-            (Le, Number, " 10 ", true), (Gt, Number, "9", false),
-            (Eq, Length, "abc", true), (Ne, Length, "ab", true), (Gt, Length, "abcd", true),
-            (Ge, Length, "ééé", true), (Lt, Length, "", true), (Le, Length, "abcd", false),
+            (Eq, String, "b", true),
+            (Ne, String, "b", false),
+            (Gt, String, "c", true),
+            (Ge, String, "b", true),
+            (Lt, String, "a", true),
+            (Le, String, "c", false),
+            (Eq, Number, "10", true),
+            (Eq, Number, "10.0", true),
+            (Ne, Number, "9", true),
+            (Gt, Number, "11", true),
+            (Ge, Number, "9.5", false),
+            (Lt, Number, "-1", true),
+            (Le, Number, " 10 ", true),
+            (Gt, Number, "9", false),
+            (Eq, Length, "abc", true),
+            (Ne, Length, "ab", true),
+            (Gt, Length, "abcd", true),
+            (Ge, Length, "ééé", true),
+            (Lt, Length, "", true),
+            (Le, Length, "abcd", false),
         ];
         for (op, vt, value, want) in table {
             assert_eq!(eval(*op, *vt, value), *want, "{value:?} {op:?} ({vt:?})");
@@ -148,7 +176,10 @@ mod tests {
         let vars: Variables = [("a", "1"), ("b", "2")].into_iter().collect();
         let mut o = cond(Operator::Eq, "${a}-${b}", ValueType::String);
         o.value_string = Some("1-2".into());
-        assert_eq!(variable(&o, &vars, false, &mut Scratch::default()), Ok(true));
+        assert_eq!(
+            variable(&o, &vars, false, &mut Scratch::default()),
+            Ok(true)
+        );
     }
 
     #[test]

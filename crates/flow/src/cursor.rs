@@ -11,6 +11,15 @@
 //! it; a jump into a lower stack drops the stacks above. Running off a pushed stack returns
 //! to the action that pushed it and continues after it (its `next_id`, else the following
 //! element); running off the main array finishes the flow.
+//!
+//! `goto` counts are kept per goto action for the life of its stack: for the main array that
+//! is the activeflow's life; a stack pushed again (a second `fetch`) starts with fresh counts.
+//!
+//! Limits: every action made current counts against `max_actions`; control actions, actions
+//! skipped for want of a call and actions that fail before reaching the shell count as
+//! control steps, and any command handed to the shell resets that count. Exceeding either
+//! limit logs the refused action as `failed: ...` (note `budget_exceeded`) and ends the flow
+//! with [`EndReason::BudgetExceeded`].
 
 use std::sync::Arc;
 
@@ -50,7 +59,11 @@ pub struct CursorOptions {
 impl Default for CursorOptions {
     /// With a call, 10 000 actions, 1 000 control steps.
     fn default() -> Self {
-        Self { has_call: true, max_actions: 10_000, max_control_steps: 1_000 }
+        Self {
+            has_call: true,
+            max_actions: 10_000,
+            max_control_steps: 1_000,
+        }
     }
 }
 
@@ -133,7 +146,11 @@ impl Cursor {
     /// An activeflow positioned before the first action of `flow`.
     pub fn new(flow: Arc<Flow>, vars: Variables, opts: CursorOptions) -> Self {
         Self {
-            frames: vec![Frame { flow, pos: 0, gotos: Vec::new() }],
+            frames: vec![Frame {
+                flow,
+                pos: 0,
+                gotos: Vec::new(),
+            }],
             vars,
             opts,
             log: Vec::new(),
@@ -192,7 +209,11 @@ impl Cursor {
         if gated {
             self.control_steps += 1;
             let stops = matches!(t, ActionType::Hangup | ActionType::HangupRelay);
-            let note = if stops { "no call leg: the flow stops here" } else { "no call leg" };
+            let note = if stops {
+                "no call leg: the flow stops here"
+            } else {
+                "no call leg"
+            };
             self.record(action, now, now, Outcome::Skipped, Some(note.into()));
             if stops {
                 self.end = Some(EndReason::Stopped);
@@ -232,7 +253,11 @@ impl Cursor {
         }
         self.control_steps = 0;
         let cmd = command(t, resolved.option, resolved.json);
-        self.in_flight = Some(InFlight { index, command: cmd.clone(), started: now });
+        self.in_flight = Some(InFlight {
+            index,
+            command: cmd.clone(),
+            started: now,
+        });
         Some(Step::Execute(cmd))
     }
 
@@ -261,7 +286,11 @@ impl Cursor {
                 }
             },
             ActionOption::Branch(o) => {
-                let name = o.variable.as_deref().filter(|v| !v.is_empty()).unwrap_or("call.digits");
+                let name = o
+                    .variable
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("call.digits");
                 let value = self.vars.value(name);
                 let jump = o.target_ids.get(value).or(o.default_target_id.as_ref());
                 self.vars.clear_value(name);
@@ -272,7 +301,10 @@ impl Cursor {
                 (!holds).then_some(&o.false_target_id)
             }
             ActionOption::ConditionDatetime(o) => {
-                let tz = o.timezone.as_deref().map(|tz| condition::text(&mut s.left, tz, &self.vars, substitute));
+                let tz = o
+                    .timezone
+                    .as_deref()
+                    .map(|tz| condition::text(&mut s.left, tz, &self.vars, substitute));
                 let holds = datetime::holds(o, tz, now.wall)?;
                 (!holds).then_some(&o.false_target_id)
             }
@@ -296,9 +328,15 @@ impl Cursor {
     /// Reports how the in-flight command ended. Ignored when nothing is in flight (e.g.
     /// after [`Cursor::hangup`]).
     pub fn complete(&mut self, now: Clock, completion: Completion) {
-        let Some(f) = self.in_flight.take() else { return };
-        let Some(flow) = self.frames.last().map(|fr| Arc::clone(&fr.flow)) else { return };
-        let Some(action) = flow.actions.get(f.index) else { return };
+        let Some(f) = self.in_flight.take() else {
+            return;
+        };
+        let Some(flow) = self.frames.last().map(|fr| Arc::clone(&fr.flow)) else {
+            return;
+        };
+        let Some(action) = flow.actions.get(f.index) else {
+            return;
+        };
         let t = action.action_type;
         let mut pushed = None;
         let outcome = match completion {
@@ -307,31 +345,47 @@ impl Cursor {
             Completion::Timeout => Outcome::Timeout,
             Completion::WebhookResponse { status, body } => self.webhook_response(t, status, body),
             Completion::Pushed(actions) if actions.is_empty() => Outcome::Done,
-            Completion::Pushed(actions) if t.pushes_stack() => match self.check_push(&actions) {
-                Ok(()) => {
-                    pushed = Some(Flow::from_actions(actions));
-                    Outcome::Done
+            Completion::Pushed(actions) if t.pushes_stack() => {
+                let stack = Flow::from_actions(actions);
+                match self.check_push(&stack) {
+                    Ok(()) => {
+                        pushed = Some(stack);
+                        Outcome::Done
+                    }
+                    Err(reason) => Outcome::Failed(reason),
                 }
-                Err(reason) => Outcome::Failed(reason),
-            },
+            }
             Completion::Pushed(_) => Outcome::Failed(format!("`{t}` cannot push actions")),
         };
         let failure_target = match (&f.command, &outcome) {
-            (Command::ApiRequest(o), Outcome::Failed(_) | Outcome::Timeout) => o.failure_target_id.clone(),
-            (Command::ApiAction(o), Outcome::Failed(_) | Outcome::Timeout) => o.failure_target_id.clone(),
+            (Command::ApiRequest(o), Outcome::Failed(_) | Outcome::Timeout) => {
+                o.failure_target_id.clone()
+            }
+            (Command::ApiAction(o), Outcome::Failed(_) | Outcome::Timeout) => {
+                o.failure_target_id.clone()
+            }
             _ => None,
         };
         self.record(action, f.started, now, outcome, None);
         if matches!(f.command, Command::Hangup { .. }) {
             self.end = Some(EndReason::Hangup);
         } else if let Some(flow) = pushed {
-            self.frames.push(Frame { flow: Arc::new(flow), pos: 0, gotos: Vec::new() });
+            self.frames.push(Frame {
+                flow: Arc::new(flow),
+                pos: 0,
+                gotos: Vec::new(),
+            });
         } else {
             self.advance(f.index, failure_target.as_ref());
         }
     }
 
-    fn webhook_response(&mut self, t: ActionType, status: u16, body: Option<serde_json::Value>) -> Outcome {
+    fn webhook_response(
+        &mut self,
+        t: ActionType,
+        status: u16,
+        body: Option<serde_json::Value>,
+    ) -> Outcome {
         if t != ActionType::WebhookSend {
             return Outcome::Failed(format!("`{t}` got a webhook response"));
         }
@@ -350,20 +404,23 @@ impl Cursor {
 
     /// A pushed list is acceptable when the depth allows it and every jump target it names
     /// is in the list or in a current stack.
-    fn check_push(&self, actions: &[Action]) -> Result<(), String> {
+    fn check_push(&self, stack: &Flow) -> Result<(), String> {
         if self.frames.len() >= MAX_STACK_DEPTH {
             return Err(format!("more than {MAX_STACK_DEPTH} nested stacks"));
         }
         let mut targets = Vec::new();
-        for a in actions {
+        for a in &stack.actions {
             targets.clear();
             spec::jump_targets(spec::fields(a.action_type), &a.option, &mut targets);
             targets.extend(a.next_id.as_ref().map(ActionId::as_str));
             for id in &targets {
-                let known = actions.iter().any(|b| b.id.as_str() == *id)
+                let known = stack.position(id).is_some()
                     || self.frames.iter().any(|fr| fr.flow.position(id).is_some());
                 if !known {
-                    return Err(format!("action `{}` jumps to `{id}`, which does not exist", a.id));
+                    return Err(format!(
+                        "action `{}` jumps to `{id}`, which does not exist",
+                        a.id
+                    ));
                 }
             }
         }
@@ -403,7 +460,13 @@ impl Cursor {
     pub fn status(&self) -> Status {
         match (&self.end, &self.in_flight) {
             (Some(_), _) => Status::Ended,
-            (None, Some(InFlight { command: Command::Custom(_), .. })) => Status::Waiting,
+            (
+                None,
+                Some(InFlight {
+                    command: Command::Custom(_),
+                    ..
+                }),
+            ) => Status::Waiting,
             _ => Status::Running,
         }
     }
@@ -443,7 +506,9 @@ impl Cursor {
     /// Moves past the action at `index` of the top stack: to `jump` if any, else its
     /// `next_id`, else the following element.
     fn advance(&mut self, index: usize, jump: Option<&ActionId>) {
-        let Some(top) = self.frames.last_mut() else { return };
+        let Some(top) = self.frames.last_mut() else {
+            return;
+        };
         let target = match jump {
             Some(id) => Some(id.clone()),
             None => top.flow.actions.get(index).and_then(|a| a.next_id.clone()),
@@ -470,12 +535,25 @@ impl Cursor {
     }
 
     fn exceeded(&mut self, action: &Action, now: Clock, reason: String) -> Option<Step> {
-        self.record(action, now, now, Outcome::Failed(reason), Some("budget_exceeded".into()));
+        self.record(
+            action,
+            now,
+            now,
+            Outcome::Failed(reason),
+            Some("budget_exceeded".into()),
+        );
         self.end = Some(EndReason::BudgetExceeded);
         None
     }
 
-    fn record(&mut self, action: &Action, started: Clock, now: Clock, outcome: Outcome, note: Option<String>) {
+    fn record(
+        &mut self,
+        action: &Action,
+        started: Clock,
+        now: Clock,
+        outcome: Outcome,
+        note: Option<String>,
+    ) {
         self.log.push(ExecutedAction {
             id: action.id.clone(),
             action_type: action.action_type,

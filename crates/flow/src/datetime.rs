@@ -33,8 +33,9 @@ pub(crate) fn holds(
     let fields = match timezone.filter(|tz| !tz.is_empty()) {
         None => local_fields(&now.with_timezone(&Utc)),
         Some(name) => {
-            let tz: chrono_tz::Tz =
-                name.parse().map_err(|_| format!("`{name}` is not an IANA time zone"))?;
+            let tz: chrono_tz::Tz = name
+                .parse()
+                .map_err(|_| format!("`{name}` is not an IANA time zone"))?;
             local_fields(&now.with_timezone(&tz))
         }
     };
@@ -82,7 +83,9 @@ mod tests {
     use crate::options::Operator;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     fn opt(op: Operator, hour: i32, minute: i32) -> ConditionDatetimeOption {

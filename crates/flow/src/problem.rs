@@ -33,12 +33,20 @@ pub struct Problem {
 impl Problem {
     /// An error at `pointer`.
     pub fn error(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), message: message.into(), severity: Severity::Error }
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+            severity: Severity::Error,
+        }
     }
 
     /// A warning at `pointer`.
     pub fn warning(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), message: message.into(), severity: Severity::Warning }
+        Self {
+            pointer: pointer.into(),
+            message: message.into(),
+            severity: Severity::Warning,
+        }
     }
 
     /// True for [`Severity::Error`].
@@ -132,7 +140,9 @@ mod tests {
 
     #[test]
     fn report_with_only_warnings_is_valid() {
-        let r = Report { problems: vec![Problem::warning("/actions/0/type", "deprecated")] };
+        let r = Report {
+            problems: vec![Problem::warning("/actions/0/type", "deprecated")],
+        };
         assert!(r.is_valid());
         assert_eq!(r.warnings().count(), 1);
         assert_eq!(r.errors().count(), 0);

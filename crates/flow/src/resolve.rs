@@ -50,14 +50,20 @@ pub(crate) fn resolve<'a>(action: &'a Action, vars: &Variables) -> Result<Resolv
         }
     }
     let option = ActionOption::parse(t, &json).map_err(|e| format!("invalid option: {e}"))?;
-    Ok(Resolved { option: Cow::Owned(option), json: Cow::Owned(json), needs_substitution: false })
+    Ok(Resolved {
+        option: Cow::Owned(option),
+        json: Cow::Owned(json),
+        needs_substitution: false,
+    })
 }
 
 /// Turns numeric strings of numeric fields into numbers and checks ranges and enums, as
 /// validation does for literal values.
 fn coerce(fields: &[Field], map: &mut Map<String, Value>) -> Result<(), String> {
     for f in fields {
-        let Some(v) = map.get_mut(f.name) else { continue };
+        let Some(v) = map.get_mut(f.name) else {
+            continue;
+        };
         match f.kind {
             Kind::Int { min, max } => int(f.name, v, min, max)?,
             Kind::IntList { min, max } => {
@@ -82,7 +88,10 @@ fn coerce(fields: &[Field], map: &mut Map<String, Value>) -> Result<(), String> 
                 if let Value::String(s) = v {
                     if !allowed.contains(&s.as_str()) {
                         let all = allowed.join(", ");
-                        return Err(format!("option `{}` must be one of {all}, got `{s}`", f.name));
+                        return Err(format!(
+                            "option `{}` must be one of {all}, got `{s}`",
+                            f.name
+                        ));
                     }
                 }
             }
@@ -116,7 +125,9 @@ fn int(name: &str, v: &mut Value, min: i64, max: i64) -> Result<(), String> {
     }
     match v.as_i64() {
         Some(n) if (min..=max).contains(&n) => Ok(()),
-        Some(n) => Err(format!("option `{name}` must be between {min} and {max}, got {n}")),
+        Some(n) => Err(format!(
+            "option `{name}` must be between {min} and {max}, got {n}"
+        )),
         None => Err(format!("option `{name}` must be an integer")),
     }
 }

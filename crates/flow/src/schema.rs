@@ -30,7 +30,10 @@ pub fn schema() -> Value {
             "required": ["actions"]
         }),
     );
-    defs.insert("actions".into(), json!({"type": "array", "items": {"$ref": "#/$defs/action"}}));
+    defs.insert(
+        "actions".into(),
+        json!({"type": "array", "items": {"$ref": "#/$defs/action"}}),
+    );
     let mut variants = Vec::new();
     for t in ActionType::ALL {
         let name = format!("action.{}", t.as_str());
@@ -62,15 +65,24 @@ fn action_schema(t: ActionType) -> Value {
     });
     if let (Some(instead), Value::Object(m)) = (t.replacement(), &mut s) {
         m.insert("deprecated".into(), Value::Bool(true));
-        m.insert("description".into(), Value::String(format!("Deprecated: use {instead}.")));
+        m.insert(
+            "description".into(),
+            Value::String(format!("Deprecated: use {instead}.")),
+        );
     }
     s
 }
 
 fn object_schema(fields: &[Field]) -> Value {
-    let properties: Map<String, Value> =
-        fields.iter().map(|f| (f.name.to_owned(), field_schema(f))).collect();
-    let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.name.to_owned(), field_schema(f)))
+        .collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
     json!({
         "type": "object",
         "properties": properties,

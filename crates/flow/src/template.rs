@@ -117,19 +117,27 @@ impl Variables {
         if entries.len() > MAX_EXTERNAL_KEYS {
             return Err(Problem::error(
                 "/variables",
-                format!("at most {MAX_EXTERNAL_KEYS} variables may be supplied, got {}", entries.len()),
+                format!(
+                    "at most {MAX_EXTERNAL_KEYS} variables may be supplied, got {}",
+                    entries.len()
+                ),
             ));
         }
         let bytes: usize = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
         if bytes > MAX_EXTERNAL_BYTES {
             return Err(Problem::error(
                 "/variables",
-                format!("supplied variables may total at most {MAX_EXTERNAL_BYTES} bytes, got {bytes}"),
+                format!(
+                    "supplied variables may total at most {MAX_EXTERNAL_BYTES} bytes, got {bytes}"
+                ),
             ));
         }
         if let Some((k, _)) = entries.iter().find(|(k, _)| is_reserved(k)) {
             return Err(Problem::error(
-                crate::problem::Pointer::default().key("variables").key(k).as_str(),
+                crate::problem::Pointer::default()
+                    .key("variables")
+                    .key(k)
+                    .as_str(),
                 format!("variable `{k}` is in a reserved namespace and cannot be set from outside"),
             ));
         }
@@ -169,12 +177,12 @@ pub fn substitute(template: &str, vars: &Variables) -> String {
 }
 
 /// True when `s` holds at least one `${`.
-pub fn has_placeholder(s: &str) -> bool {
+pub(crate) fn has_placeholder(s: &str) -> bool {
     s.contains("${")
 }
 
 /// Appends `template`, substituted, to `out` (no allocation when `out` has room).
-pub fn substitute_into(out: &mut String, template: &str, vars: &Variables) {
+pub(crate) fn substitute_into(out: &mut String, template: &str, vars: &Variables) {
     let mut rest = template;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
@@ -207,7 +215,11 @@ fn flatten_into(
     depth: usize,
 ) {
     for (k, v) in map {
-        let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             serde_json::Value::String(s) => out.push((name, s.clone())),
             serde_json::Value::Number(n) => out.push((name, n.to_string())),
@@ -269,7 +281,10 @@ mod tests {
     #[test]
     fn voipbin_alias_reads_the_unprefixed_variable() {
         let v = vars(&[("call.digits", "42")]);
-        assert_eq!(substitute("${voipbin.call.digits}/${call.digits}", &v), "42/42");
+        assert_eq!(
+            substitute("${voipbin.call.digits}/${call.digits}", &v),
+            "42/42"
+        );
     }
 
     #[test]
@@ -299,7 +314,9 @@ mod tests {
     #[test]
     fn merge_external_refuses_reserved_namespaces_without_changing_anything() {
         let mut v = Variables::new();
-        let err = v.merge_external([("ok", "1"), ("call.digits", "9")]).unwrap_err();
+        let err = v
+            .merge_external([("ok", "1"), ("call.digits", "9")])
+            .unwrap_err();
         assert_eq!(err.pointer, "/variables/call.digits");
         assert!(v.is_empty());
         for key in ["activeflow.id", "voipbin.x"] {
@@ -310,11 +327,14 @@ mod tests {
     #[test]
     fn merge_external_limits_key_count_and_total_size() {
         let mut v = Variables::new();
-        let many: Vec<(String, String)> = (0..101).map(|i| (format!("k{i}"), String::new())).collect();
+        let many: Vec<(String, String)> =
+            (0..101).map(|i| (format!("k{i}"), String::new())).collect();
         assert!(v.merge_external(many).is_err());
         let big = [("k", "x".repeat(MAX_EXTERNAL_BYTES))];
         assert!(v.merge_external(big).is_err());
-        assert!(v.merge_external([("k", "x".repeat(MAX_EXTERNAL_BYTES - 1))]).is_ok());
+        assert!(v
+            .merge_external([("k", "x".repeat(MAX_EXTERNAL_BYTES - 1))])
+            .is_ok());
     }
 
     #[test]
@@ -334,6 +354,9 @@ mod tests {
         let v = vars(&[("x", "1")]);
         let mut j = serde_json::json!({"key": "${x}", "value": "${x}", "list": ["${x}"]});
         substitute_json(&mut j, &["key"], &v);
-        assert_eq!(j, serde_json::json!({"key": "${x}", "value": "1", "list": ["1"]}));
+        assert_eq!(
+            j,
+            serde_json::json!({"key": "${x}", "value": "1", "list": ["1"]})
+        );
     }
 }

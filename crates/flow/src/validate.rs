@@ -29,9 +29,14 @@ use crate::template::{has_placeholder, json_has_placeholder};
 /// Checks `doc` (a flow object `{"id"?, "name"?, "detail"?, "actions": [...]}` or a bare
 /// array of actions) and returns every problem found.
 pub fn validate(doc: &Value, caps: &Capabilities) -> Report {
-    let mut c = Checker { caps, problems: Vec::new() };
+    let mut c = Checker {
+        caps,
+        problems: Vec::new(),
+    };
     c.document(doc, TargetScope::Local);
-    Report { problems: c.problems }
+    Report {
+        problems: c.problems,
+    }
 }
 
 /// Validates `doc` and builds the [`Flow`], assigning UUID v4 ids to actions without one.
@@ -46,7 +51,10 @@ pub fn load_with_ids(
     caps: &Capabilities,
     new_id: &mut dyn FnMut() -> String,
 ) -> Result<(Flow, Vec<Problem>), Vec<Problem>> {
-    let mut c = Checker { caps, problems: Vec::new() };
+    let mut c = Checker {
+        caps,
+        problems: Vec::new(),
+    };
     let drafts = c.document(doc, TargetScope::Local);
     let actions = c.build(drafts, new_id);
     if c.problems.iter().any(Problem::is_error) {
@@ -70,7 +78,10 @@ pub fn parse_actions(
     doc: &Value,
     caps: &Capabilities,
 ) -> Result<(Vec<Action>, Vec<Problem>), Vec<Problem>> {
-    let mut c = Checker { caps, problems: Vec::new() };
+    let mut c = Checker {
+        caps,
+        problems: Vec::new(),
+    };
     let drafts = c.document(doc, TargetScope::Deferred);
     let actions = c.build(drafts, &mut || uuid::Uuid::new_v4().to_string());
     if c.problems.iter().any(Problem::is_error) {
@@ -139,7 +150,10 @@ impl Checker<'_> {
                 }
             }
             _ => {
-                self.error(&root, "a flow must be a JSON object with `actions` or an array of actions".into());
+                self.error(
+                    &root,
+                    "a flow must be a JSON object with `actions` or an array of actions".into(),
+                );
                 Vec::new()
             }
         }
@@ -159,7 +173,8 @@ impl Checker<'_> {
             if let Some(id) = item.get("id").and_then(Value::as_str) {
                 if !ActionId::is_nil_text(id) {
                     if let Some(first) = ids.get(id) {
-                        let msg = format!("duplicate action id `{id}` (first used at {ptr}/{first})");
+                        let msg =
+                            format!("duplicate action id `{id}` (first used at {ptr}/{first})");
                         self.error(&p.key("id"), msg);
                     } else {
                         ids.insert(id, i);
@@ -174,7 +189,8 @@ impl Checker<'_> {
         }
         for (p, name, id) in targets {
             if !ids.contains_key(id.as_str()) && scope == TargetScope::Local {
-                let msg = format!("`{name}` refers to action `{id}`, which does not exist in this flow");
+                let msg =
+                    format!("`{name}` refers to action `{id}`, which does not exist in this flow");
                 self.error(&p, msg);
             }
         }
@@ -194,7 +210,9 @@ impl Checker<'_> {
         };
         for k in obj.keys() {
             if !ACTION_KEYS.contains(&k.as_str()) {
-                let msg = format!("unknown field `{k}` in an action (expected id, next_id, type, option)");
+                let msg = format!(
+                    "unknown field `{k}` in an action (expected id, next_id, type, option)"
+                );
                 self.error(&p.key(k), msg);
             }
         }
@@ -250,7 +268,13 @@ impl Checker<'_> {
                 Severity::Warning => self.warn(&ptr, msg),
             }
         }
-        Some(Draft { pointer: p.clone(), id, next_id, action_type: t, option })
+        Some(Draft {
+            pointer: p.clone(),
+            id,
+            next_id,
+            action_type: t,
+            option,
+        })
     }
 
     /// Reads `id` / `next_id`: a string; `""` and the nil UUID mean none.
@@ -281,8 +305,14 @@ impl Checker<'_> {
                 Some(f) => self.value(f, v, &p.key(k), targets),
             }
         }
-        for f in fields.iter().filter(|f| f.required && !obj.contains_key(f.name)) {
-            self.error(&p.key(f.name), format!("option `{}` is required for {owner}", f.name));
+        for f in fields
+            .iter()
+            .filter(|f| f.required && !obj.contains_key(f.name))
+        {
+            self.error(
+                &p.key(f.name),
+                format!("option `{}` is required for {owner}", f.name),
+            );
         }
     }
 
@@ -297,7 +327,9 @@ impl Checker<'_> {
         let templated = v.as_str().is_some_and(has_placeholder);
         match f.kind {
             Kind::Str if !v.is_string() => self.error(p, format!("`{name}` must be a string")),
-            Kind::Bool if !v.is_boolean() => self.error(p, format!("`{name}` must be true or false")),
+            Kind::Bool if !v.is_boolean() => {
+                self.error(p, format!("`{name}` must be true or false"))
+            }
             Kind::Int { min, max } if !templated => self.int(name, v, min, max, p),
             Kind::Number if !templated && !v.is_number() => {
                 self.error(p, format!("`{name}` must be a number"))
@@ -305,7 +337,9 @@ impl Checker<'_> {
             Kind::Enum(allowed) if !templated => match v.as_str() {
                 Some(s) if allowed.contains(&s) => {}
                 _ => {
-                    let got = v.as_str().map_or_else(|| v.to_string(), |s| format!("`{s}`"));
+                    let got = v
+                        .as_str()
+                        .map_or_else(|| v.to_string(), |s| format!("`{s}`"));
                     let msg = format!("`{name}` must be one of {}, got {got}", allowed.join(", "));
                     self.error(p, msg);
                 }
@@ -348,7 +382,8 @@ impl Checker<'_> {
                             Some(s) if !s.is_empty() => {
                                 targets.push((p.key(k), name.into(), s.into()))
                             }
-                            _ => self.error(&p.key(k), format!("values of `{name}` must be action ids")),
+                            _ => self
+                                .error(&p.key(k), format!("values of `{name}` must be action ids")),
                         }
                     }
                 }
@@ -366,7 +401,8 @@ impl Checker<'_> {
                                 let owner = format!("`{name}` entries");
                                 self.fields(&owner, inner, m, &p.index(i), targets)
                             }
-                            None => self.error(&p.index(i), format!("entries of `{name}` must be objects")),
+                            None => self
+                                .error(&p.index(i), format!("entries of `{name}` must be objects")),
                         }
                     }
                 }
@@ -384,8 +420,14 @@ impl Checker<'_> {
     fn int(&mut self, name: &str, v: &Value, min: i64, max: i64, p: &Pointer) {
         match v.as_i64() {
             Some(n) if (min..=max).contains(&n) => {}
-            Some(n) => self.error(p, format!("`{name}` must be between {min} and {max}, got {n}")),
-            None => self.error(p, format!("`{name}` must be an integer (or a string holding `${{...}}`)")),
+            Some(n) => self.error(
+                p,
+                format!("`{name}` must be between {min} and {max}, got {n}"),
+            ),
+            None => self.error(
+                p,
+                format!("`{name}` must be an integer (or a string holding `${{...}}`)"),
+            ),
         }
     }
 
@@ -427,14 +469,23 @@ pub(crate) fn semantic_problems(
 ) -> Vec<(Option<&'static str>, String, Severity)> {
     let mut out = Vec::new();
     let text = |k: &str| {
-        obj.get(k).and_then(Value::as_str).filter(|s| !(templates_allowed && has_placeholder(s)))
+        obj.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !(templates_allowed && has_placeholder(s)))
     };
     match t {
         ActionType::DigitsSend => {
             if let Some(d) = text("digits") {
                 if d.is_empty() || d.chars().count() > 100 {
-                    out.push((Some("digits"), "`digits` must hold 1 to 100 characters".into(), Severity::Error));
-                } else if let Some(c) = d.chars().find(|c| !matches!(c, '0'..='9' | 'A'..='D' | '*' | '#')) {
+                    out.push((
+                        Some("digits"),
+                        "`digits` must hold 1 to 100 characters".into(),
+                        Severity::Error,
+                    ));
+                } else if let Some(c) = d
+                    .chars()
+                    .find(|c| !matches!(c, '0'..='9' | 'A'..='D' | '*' | '#'))
+                {
                     let msg = format!("`digits` may only hold 0-9, A-D, * and #, got `{c}`");
                     out.push((Some("digits"), msg, Severity::Error));
                 }
@@ -467,10 +518,14 @@ pub(crate) fn semantic_problems(
             out.push((Some("loop_count"), msg, Severity::Warning));
         }
         ActionType::Custom => {
-            let paths = obj.get("paths").and_then(Value::as_array).map_or(0, Vec::len);
+            let paths = obj
+                .get("paths")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             if let Some(i) = obj.get("default_path").and_then(Value::as_u64) {
                 if i as usize >= paths {
-                    let msg = format!("`default_path` must index `paths` ({paths} entries), got {i}");
+                    let msg =
+                        format!("`default_path` must index `paths` ({paths} entries), got {i}");
                     out.push((Some("default_path"), msg, Severity::Error));
                 }
             }

@@ -73,13 +73,17 @@ fn branch_clears_variable_so_menus_can_loop() {
     });
     assert_eq!(texts(&cmds)[..2], ["bad ", "bad "]);
     assert_eq!(c.variables().get("call.digits"), Some(""));
-    assert!(seen_digits.iter().filter(|d| *d == "9").count() == 1, "{seen_digits:?}");
+    assert!(
+        seen_digits.iter().filter(|d| *d == "9").count() == 1,
+        "{seen_digits:?}"
+    );
 }
 
 #[test]
 fn branch_matches_exactly_then_default_then_falls_through() {
     let doc = |default: serde_json::Value| {
-        let mut opt = json!({"variable": "voipbin.choice", "target_ids": {"1": "one", "10": "ten"}});
+        let mut opt =
+            json!({"variable": "voipbin.choice", "target_ids": {"1": "one", "10": "ten"}});
         if !default.is_null() {
             opt["default_target_id"] = default;
         }
@@ -106,7 +110,11 @@ fn branch_matches_exactly_then_default_then_falls_through() {
         let mut c = cursor(doc(default), &[("choice", value)]);
         let (cmds, _) = run_done(&mut c);
         assert_eq!(texts(&cmds), [want], "value {value:?}");
-        assert_eq!(c.variables().get("choice"), Some(""), "cleared after branching");
+        assert_eq!(
+            c.variables().get("choice"),
+            Some(""),
+            "cleared after branching"
+        );
     }
 }
 
@@ -139,17 +147,49 @@ fn verdict(doc: serde_json::Value, pairs: &[(&str, &str)], now: Clock) -> String
 #[test]
 fn condition_variable_true_continues_false_jumps() {
     let table = [
-        (json!({"condition": "==", "variable": "voipbin.call.source.target", "value_type": "string", "value_string": "+1"}), "+1", "yes"),
-        (json!({"condition": "!=", "variable": "call.source.target", "value_type": "string", "value_string": "+1"}), "+1", "no"),
-        (json!({"condition": ">=", "variable": "call.source.target", "value_type": "number", "value_number": 5}), "5.0", "yes"),
-        (json!({"condition": "<", "variable": "call.source.target", "value_type": "number", "value_number": 5}), "x", "no"),
-        (json!({"condition": ">", "variable": "call.source.target", "value_type": "length", "value_length": 2}), "abc", "yes"),
-        (json!({"condition": "<=", "variable": "${call.source.target}!", "value_type": "length", "value_length": 2}), "ab", "no"),
-        (json!({"condition": "==", "variable": "call.source.target", "value_type": "number", "value_number": "${limit}"}), "7", "yes"),
+        (
+            json!({"condition": "==", "variable": "voipbin.call.source.target", "value_type": "string", "value_string": "+1"}),
+            "+1",
+            "yes",
+        ),
+        (
+            json!({"condition": "!=", "variable": "call.source.target", "value_type": "string", "value_string": "+1"}),
+            "+1",
+            "no",
+        ),
+        (
+            json!({"condition": ">=", "variable": "call.source.target", "value_type": "number", "value_number": 5}),
+            "5.0",
+            "yes",
+        ),
+        (
+            json!({"condition": "<", "variable": "call.source.target", "value_type": "number", "value_number": 5}),
+            "x",
+            "no",
+        ),
+        (
+            json!({"condition": ">", "variable": "call.source.target", "value_type": "length", "value_length": 2}),
+            "abc",
+            "yes",
+        ),
+        (
+            json!({"condition": "<=", "variable": "${call.source.target}!", "value_type": "length", "value_length": 2}),
+            "ab",
+            "no",
+        ),
+        (
+            json!({"condition": "==", "variable": "call.source.target", "value_type": "number", "value_number": "${limit}"}),
+            "7",
+            "yes",
+        ),
     ];
     for (opt, value, want) in table {
         let pairs = [("call.source.target", value), ("limit", "7")];
-        assert_eq!(verdict(condition(opt.clone()), &pairs, at(0)), want, "{opt} with {value}");
+        assert_eq!(
+            verdict(condition(opt.clone()), &pairs, at(0)),
+            want,
+            "{opt} with {value}"
+        );
     }
 }
 
@@ -162,7 +202,10 @@ fn datetime(op: &str, extra: serde_json::Value) -> serde_json::Value {
 }
 
 fn wall_at(s: &str) -> Clock {
-    Clock { wall: wall(s), mono_ms: 0 }
+    Clock {
+        wall: wall(s),
+        mono_ms: 0,
+    }
 }
 
 #[test]
@@ -179,8 +222,16 @@ fn condition_datetime_across_midnight() {
         ("2024-06-04T06:00:00Z", "no", "no"),
     ];
     for (t, want_late, want_early) in table {
-        assert_eq!(verdict(late.clone(), &[], wall_at(t)), want_late, "late at {t}");
-        assert_eq!(verdict(early.clone(), &[], wall_at(t)), want_early, "early at {t}");
+        assert_eq!(
+            verdict(late.clone(), &[], wall_at(t)),
+            want_late,
+            "late at {t}"
+        );
+        assert_eq!(
+            verdict(early.clone(), &[], wall_at(t)),
+            want_early,
+            "early at {t}"
+        );
     }
 }
 
@@ -188,29 +239,41 @@ fn condition_datetime_across_midnight() {
 fn condition_datetime_weekdays_use_the_option_timezone() {
     // 2024-06-03 is a Monday; 03:00 UTC is Sunday 23:00 in New York (EDT).
     let now = wall_at("2024-06-03T03:00:00Z");
-    let ny = |days: serde_json::Value| datetime("==", json!({"weekdays": days, "timezone": "America/New_York"}));
+    let ny = |days: serde_json::Value| {
+        datetime(
+            "==",
+            json!({"weekdays": days, "timezone": "America/New_York"}),
+        )
+    };
     assert_eq!(verdict(ny(json!([0])), &[], now), "yes");
     assert_eq!(verdict(ny(json!([1])), &[], now), "no");
     let utc = datetime("==", json!({"weekdays": [1]}));
     assert_eq!(verdict(utc, &[], now), "yes");
-    let hour = datetime("==", json!({"hour": 23, "minute": -1, "day": -1, "month": 0, "timezone": "America/New_York"}));
+    let hour = datetime(
+        "==",
+        json!({"hour": 23, "minute": -1, "day": -1, "month": 0, "timezone": "America/New_York"}),
+    );
     assert_eq!(verdict(hour, &[], now), "yes");
 }
 
 #[test]
 fn condition_datetime_business_hours_fixture() {
-    let doc: serde_json::Value = serde_json::from_str(include_str!("../../../tests/data/flows/good/business_hours.json"))
-        .unwrap_or_default();
+    let doc: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../tests/data/flows/good/business_hours.json"
+    ))
+    .unwrap_or_default();
     let table = [
-        ("2024-06-03T12:00:00Z", "We are open."),  // Mon 08:00 EDT
+        ("2024-06-03T12:00:00Z", "We are open."),   // Mon 08:00 EDT
         ("2024-06-03T11:59:00Z", "We are closed."), // Mon 07:59 EDT
-        ("2024-06-03T21:29:00Z", "We are open."),  // Mon 17:29 EDT
+        ("2024-06-03T21:29:00Z", "We are open."),   // Mon 17:29 EDT
         ("2024-06-03T21:30:00Z", "We are closed."), // Mon 17:30 EDT
         ("2024-06-08T15:00:00Z", "We are closed."), // Saturday
     ];
     for (t, want) in table {
         let mut c = Cursor::new(flow(doc.clone()), vars(&[]), CursorOptions::default());
-        let Step::Execute(cmd) = c.next(wall_at(t)) else { panic!("a talk") };
+        let Step::Execute(cmd) = c.next(wall_at(t)) else {
+            panic!("a talk")
+        };
         assert_eq!(talk_text(&cmd), Some(want), "at {t}");
     }
 }
@@ -218,12 +281,18 @@ fn condition_datetime_business_hours_fixture() {
 #[test]
 fn deprecated_conditions_read_call_digits_and_call_status() {
     let digits = condition(json!({"_type": "condition_call_digits", "length": 3}));
-    assert_eq!(verdict(digits.clone(), &[("call.digits", "123")], at(0)), "yes");
+    assert_eq!(
+        verdict(digits.clone(), &[("call.digits", "123")], at(0)),
+        "yes"
+    );
     assert_eq!(verdict(digits, &[("call.digits", "12")], at(0)), "no");
     let key = condition(json!({"_type": "condition_call_digits", "key": "#"}));
     assert_eq!(verdict(key, &[("call.digits", "1#")], at(0)), "yes");
     let status = condition(json!({"_type": "condition_call_status", "status": "progressing"}));
-    assert_eq!(verdict(status.clone(), &[("call.status", "progressing")], at(0)), "yes");
+    assert_eq!(
+        verdict(status.clone(), &[("call.status", "progressing")], at(0)),
+        "yes"
+    );
     assert_eq!(verdict(status, &[("call.status", "ringing")], at(0)), "no");
 }
 
@@ -237,12 +306,17 @@ fn variable_set_substitutes_the_value_but_not_the_key() {
     run_done(&mut c);
     assert_eq!(c.variables().get("${k}"), Some("V-"));
     assert_eq!(c.variables().get("K"), None);
-    assert_eq!(c.variables().get("copy"), Some("${v}"), "values are not expanded twice");
+    assert_eq!(
+        c.variables().get("copy"),
+        Some("${v}"),
+        "values are not expanded twice"
+    );
 }
 
 #[test]
 fn empty_is_a_no_op_carrying_next_id() {
-    let doc = json!([{"type": "empty", "next_id": "b"}, {"type": "beep"}, {"id": "b", "type": "answer"}]);
+    let doc =
+        json!([{"type": "empty", "next_id": "b"}, {"type": "beep"}, {"id": "b", "type": "answer"}]);
     let (cmds, _) = run_done(&mut cursor(doc, &[]));
     assert_eq!(cmds, [Command::Answer]);
 }

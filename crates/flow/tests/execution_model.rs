@@ -11,11 +11,18 @@ use serde_json::json;
 
 #[test]
 fn running_off_the_main_array_finishes_the_flow() {
-    let mut c = cursor(json!([{"type": "variable_set", "option": {"key": "a", "value": "1"}}]), &[]);
+    let mut c = cursor(
+        json!([{"type": "variable_set", "option": {"key": "a", "value": "1"}}]),
+        &[],
+    );
     assert_eq!(c.next(at(0)), Step::Ended(EndReason::Finished));
     assert_eq!(c.status(), Status::Ended);
     assert_eq!(c.end_reason(), Some(EndReason::Finished));
-    assert_eq!(c.next(at(1)), Step::Ended(EndReason::Finished), "ended stays ended");
+    assert_eq!(
+        c.next(at(1)),
+        Step::Ended(EndReason::Finished),
+        "ended stays ended"
+    );
 }
 
 #[test]
@@ -34,17 +41,32 @@ fn stop_action_ends_the_flow_as_stopped() {
 
 #[test]
 fn hangup_action_is_executed_then_the_flow_ends_with_hangup() {
-    let mut c = cursor(json!([{"type": "hangup", "option": {"reason": "busy"}}, {"type": "answer"}]), &[]);
+    let mut c = cursor(
+        json!([{"type": "hangup", "option": {"reason": "busy"}}, {"type": "answer"}]),
+        &[],
+    );
     let (cmds, end) = run_done(&mut c);
-    assert_eq!(cmds, [Command::Hangup { reason: flow::HangupReason::Busy, reference_id: None }]);
+    assert_eq!(
+        cmds,
+        [Command::Hangup {
+            reason: flow::HangupReason::Busy,
+            reference_id: None
+        }]
+    );
     assert_eq!(end, EndReason::Hangup);
 }
 
 #[test]
 fn hangup_relay_hangs_up_mirroring_the_reference_call() {
-    let mut c = cursor(json!([{"type": "hangup_relay", "option": {"reference_id": "${call.master_call_id}"}}]), &[("call.master_call_id", "m1")]);
+    let mut c = cursor(
+        json!([{"type": "hangup_relay", "option": {"reference_id": "${call.master_call_id}"}}]),
+        &[("call.master_call_id", "m1")],
+    );
     let (cmds, _) = run_done(&mut c);
-    let want = Command::Hangup { reason: flow::HangupReason::Normal, reference_id: Some("m1".into()) };
+    let want = Command::Hangup {
+        reason: flow::HangupReason::Normal,
+        reference_id: Some("m1".into()),
+    };
     assert_eq!(cmds, [want]);
 }
 
@@ -78,7 +100,10 @@ fn next_while_a_command_is_in_flight_returns_it_again() {
     let mut c = cursor(json!([{"type": "answer"}, {"type": "beep"}]), &[]);
     assert_eq!(c.next(at(0)), Step::Execute(Command::Answer));
     assert_eq!(c.next(at(1)), Step::Execute(Command::Answer));
-    assert_eq!(c.current().map(|a| a.action_type()), Some(ActionType::Answer));
+    assert_eq!(
+        c.current().map(|a| a.action_type()),
+        Some(ActionType::Answer)
+    );
     c.complete(at(2), Completion::Done);
     assert_eq!(c.next(at(3)), Step::Execute(Command::Beep));
 }
@@ -108,7 +133,9 @@ fn pushed_stack_returns_to_the_pusher_and_continues_after_it() {
         &[],
     );
     let (cmds, end) = run(&mut c, |cmd, _| match cmd {
-        Command::Fetch { .. } => fetched(json!([{"id": "in", "type": "talk", "option": {"text": "inside"}}])),
+        Command::Fetch { .. } => {
+            fetched(json!([{"id": "in", "type": "talk", "option": {"text": "inside"}}]))
+        }
         _ => Completion::Done,
     });
     let texts: Vec<_> = cmds.iter().filter_map(talk_text).collect();
@@ -128,10 +155,15 @@ fn pushed_stack_return_honours_the_pushers_next_id() {
         &[],
     );
     let (cmds, _) = run(&mut c, |cmd, _| match cmd {
-        Command::FetchFlow { flow_id } if flow_id == "lib" => fetched(json!({"actions": [{"type": "beep"}]})),
+        Command::FetchFlow { flow_id } if flow_id == "lib" => {
+            fetched(json!({"actions": [{"type": "beep"}]}))
+        }
         _ => Completion::Done,
     });
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["end"]);
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["end"]
+    );
 }
 
 #[test]
@@ -157,7 +189,10 @@ fn inner_jump_to_an_outer_id_leaves_the_inner_stacks() {
             _ => Completion::Done,
         }
     });
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["menu"]);
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["menu"]
+    );
     assert_eq!(depth_at_menu, 1);
 }
 
@@ -175,15 +210,22 @@ fn next_id_into_an_ancestor_stack_leaves_the_inner_stacks() {
         Command::Fetch { .. } => {
             fetches += 1;
             if fetches == 1 {
-                fetched(json!([{"type": "fetch", "option": {"event_url": "https://y"}}, {"type": "talk", "option": {"text": "middle"}}]))
+                fetched(
+                    json!([{"type": "fetch", "option": {"event_url": "https://y"}}, {"type": "talk", "option": {"text": "middle"}}]),
+                )
             } else {
                 assert_eq!(c.depth(), 2);
-                fetched(json!([{"type": "empty", "next_id": "outer"}, {"type": "talk", "option": {"text": "inner"}}]))
+                fetched(
+                    json!([{"type": "empty", "next_id": "outer"}, {"type": "talk", "option": {"text": "inner"}}]),
+                )
             }
         }
         _ => Completion::Done,
     });
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["outer"]);
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["outer"]
+    );
     assert_eq!(end, EndReason::Finished);
 }
 
@@ -194,17 +236,29 @@ fn pushed_actions_jumping_to_unknown_ids_fail_the_fetch_and_the_flow_continues()
         &[],
     );
     let (cmds, _) = run(&mut c, |cmd, _| match cmd {
-        Command::Fetch { .. } => fetched(json!([{"type": "goto", "option": {"target_id": "nowhere", "loop_count": 1}}])),
+        Command::Fetch { .. } => {
+            fetched(json!([{"type": "goto", "option": {"target_id": "nowhere", "loop_count": 1}}]))
+        }
         _ => Completion::Done,
     });
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["after"]);
-    assert!(outcomes(&c)[0].starts_with("failed: "), "{:?}", outcomes(&c));
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["after"]
+    );
+    assert!(
+        outcomes(&c)[0].starts_with("failed: "),
+        "{:?}",
+        outcomes(&c)
+    );
     assert!(outcomes(&c)[0].contains("nowhere"));
 }
 
 #[test]
 fn failed_fetch_continues_after_it() {
-    let mut c = cursor(json!([{"type": "fetch", "option": {"event_url": "https://x"}}, {"type": "beep"}]), &[]);
+    let mut c = cursor(
+        json!([{"type": "fetch", "option": {"event_url": "https://x"}}, {"type": "beep"}]),
+        &[],
+    );
     let (cmds, _) = run(&mut c, |cmd, _| match cmd {
         Command::Fetch { .. } => Completion::Failed("HTTP 500".into()),
         _ => Completion::Done,
@@ -225,14 +279,20 @@ fn pushing_from_a_non_pushing_action_fails_it() {
 #[test]
 fn action_budget_ends_the_flow_with_a_log_entry() {
     let doc = json!([{"id": "t", "type": "beep"}, {"type": "goto", "option": {"target_id": "t"}}]);
-    let opts = CursorOptions { max_actions: 5, ..CursorOptions::default() };
+    let opts = CursorOptions {
+        max_actions: 5,
+        ..CursorOptions::default()
+    };
     let mut c = Cursor::new(flow(doc), vars(&[]), opts);
     let (cmds, end) = run_done(&mut c);
     assert_eq!(end, EndReason::BudgetExceeded);
     assert_eq!(cmds.len(), 3);
     assert_eq!(c.executed().len(), 6, "5 made current plus the refused one");
     let last = c.executed().last().map(|e| e.outcome.clone());
-    assert_eq!(last, Some(Outcome::Failed("action budget of 5 exceeded".into())));
+    assert_eq!(
+        last,
+        Some(Outcome::Failed("action budget of 5 exceeded".into()))
+    );
 }
 
 #[test]
@@ -247,17 +307,26 @@ fn control_step_limit_stops_a_goto_loop_without_loop_count() {
 #[test]
 fn media_actions_reset_the_control_step_count() {
     let doc = json!([{"id": "a", "type": "empty"}, {"type": "beep"}, {"type": "goto", "option": {"target_id": "a"}}]);
-    let opts = CursorOptions { max_control_steps: 2, max_actions: 30, has_call: true };
+    let opts = CursorOptions {
+        max_control_steps: 2,
+        max_actions: 30,
+        has_call: true,
+    };
     let mut c = Cursor::new(flow(doc), vars(&[]), opts);
     let (_, end) = run_done(&mut c);
     assert_eq!(end, EndReason::BudgetExceeded);
-    assert!(outcomes(&c).last().is_some_and(|o| o.contains("action budget of 30")));
+    assert!(outcomes(&c)
+        .last()
+        .is_some_and(|o| o.contains("action budget of 30")));
 }
 
 #[test]
 fn without_a_call_media_actions_are_skipped_with_a_warning() {
     let doc = json!([{"type": "answer"}, {"type": "talk", "option": {"text": "hi"}}, {"type": "sleep", "option": {"duration": 10}}]);
-    let opts = CursorOptions { has_call: false, ..CursorOptions::default() };
+    let opts = CursorOptions {
+        has_call: false,
+        ..CursorOptions::default()
+    };
     let mut c = Cursor::new(flow(doc), vars(&[]), opts);
     let (cmds, end) = run_done(&mut c);
     assert_eq!(cmds, [Command::Sleep { duration_ms: 10 }]);
@@ -268,14 +337,24 @@ fn without_a_call_media_actions_are_skipped_with_a_warning() {
 
 #[test]
 fn without_a_call_a_hangup_action_stops_the_flow() {
-    let opts = CursorOptions { has_call: false, ..CursorOptions::default() };
-    let mut c = Cursor::new(flow(json!([{"type": "hangup"}, {"type": "beep"}])), vars(&[]), opts);
+    let opts = CursorOptions {
+        has_call: false,
+        ..CursorOptions::default()
+    };
+    let mut c = Cursor::new(
+        flow(json!([{"type": "hangup"}, {"type": "beep"}])),
+        vars(&[]),
+        opts,
+    );
     assert_eq!(run_done(&mut c), (vec![], EndReason::Stopped));
 }
 
 #[test]
 fn external_hangup_ends_the_flow_and_logs_the_interrupted_action() {
-    let mut c = cursor(json!([{"type": "talk", "option": {"text": "hi"}}, {"type": "beep"}]), &[]);
+    let mut c = cursor(
+        json!([{"type": "talk", "option": {"text": "hi"}}, {"type": "beep"}]),
+        &[],
+    );
     let _ = c.next(at(10));
     c.hangup(at(25));
     assert_eq!(c.status(), Status::Ended);
@@ -290,7 +369,10 @@ fn external_hangup_ends_the_flow_and_logs_the_interrupted_action() {
 
 #[test]
 fn api_stop_ends_with_reason_api() {
-    let mut c = cursor(json!([{"type": "sleep", "option": {"duration": 1000}}]), &[]);
+    let mut c = cursor(
+        json!([{"type": "sleep", "option": {"duration": 1000}}]),
+        &[],
+    );
     let _ = c.next(at(0));
     c.stop(at(5));
     assert_eq!(c.next(at(6)), Step::Ended(EndReason::Api));
@@ -299,10 +381,22 @@ fn api_stop_ends_with_reason_api() {
 
 #[test]
 fn log_records_wall_time_outcome_and_monotonic_duration() {
-    let mut c = cursor(json!([{"id": "s", "type": "sleep", "option": {"duration": 100}}]), &[]);
-    let t0 = flow::Clock { wall: wall("2024-01-02T03:04:05Z"), mono_ms: 1_000 };
+    let mut c = cursor(
+        json!([{"id": "s", "type": "sleep", "option": {"duration": 100}}]),
+        &[],
+    );
+    let t0 = flow::Clock {
+        wall: wall("2024-01-02T03:04:05Z"),
+        mono_ms: 1_000,
+    };
     let _ = c.next(t0);
-    c.complete(flow::Clock { wall: wall("2024-01-02T03:04:06Z"), mono_ms: 1_100 }, Completion::Timeout);
+    c.complete(
+        flow::Clock {
+            wall: wall("2024-01-02T03:04:06Z"),
+            mono_ms: 1_100,
+        },
+        Completion::Timeout,
+    );
     let e = &c.executed()[0];
     assert_eq!(e.tm_execute, wall("2024-01-02T03:04:05Z"));
     assert_eq!((e.outcome.clone(), e.duration_ms), (Outcome::Timeout, 100));
@@ -332,16 +426,31 @@ fn api_request_failure_jumps_to_its_failure_target() {
         Command::ApiRequest(_) => Completion::Timeout,
         _ => Completion::Done,
     });
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["down"]);
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["down"]
+    );
     let mut c = cursor(doc, &[]);
     let (cmds, _) = run_done(&mut c);
-    assert_eq!(cmds.iter().filter_map(talk_text).collect::<Vec<_>>(), ["ok", "down"]);
+    assert_eq!(
+        cmds.iter().filter_map(talk_text).collect::<Vec<_>>(),
+        ["ok", "down"]
+    );
 }
 
 #[test]
 fn types_without_a_dedicated_command_reach_the_shell_as_other() {
-    let mut c = cursor(json!([{"type": "queue_join", "option": {"queue_id": "${q}"}}]), &[("q", "sales")]);
-    let Step::Execute(Command::Other { action_type, option }) = c.next(at(0)) else { panic!("other") };
+    let mut c = cursor(
+        json!([{"type": "queue_join", "option": {"queue_id": "${q}"}}]),
+        &[("q", "sales")],
+    );
+    let Step::Execute(Command::Other {
+        action_type,
+        option,
+    }) = c.next(at(0))
+    else {
+        panic!("other")
+    };
     assert_eq!(action_type, ActionType::QueueJoin);
     assert_eq!(option, json!({"queue_id": "sales"}));
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use flow::{load, validate, Capabilities, Severity};
 
 fn dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/flows").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/flows")
+        .join(kind)
 }
 
 fn json_files(kind: &str) -> Vec<PathBuf> {
@@ -32,7 +34,11 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn good_fixtures_validate_and_load() {
     let files = json_files("good");
-    assert!(files.len() >= 5, "expected the good fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 5,
+        "expected the good fixtures, found {}",
+        files.len()
+    );
     for path in files {
         let doc = read_json(&path);
         let report = validate(&doc, &Capabilities::all());
@@ -42,7 +48,12 @@ fn good_fixtures_validate_and_load() {
         // Storing and reloading keeps every id.
         let stored = serde_json::to_value(&flow).expect("a flow serializes");
         let (again, _) = load(&stored, &Capabilities::all()).expect("stored flow reloads");
-        let ids = |f: &flow::Flow| f.actions().iter().map(|a| a.id().clone()).collect::<Vec<_>>();
+        let ids = |f: &flow::Flow| {
+            f.actions()
+                .iter()
+                .map(|a| a.id().clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&flow), ids(&again), "{}", path.display());
     }
 }
@@ -50,10 +61,18 @@ fn good_fixtures_validate_and_load() {
 #[test]
 fn bad_fixtures_report_their_expected_problems() {
     let files = json_files("bad");
-    assert!(files.len() >= 15, "expected at least 15 bad fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 15,
+        "expected at least 15 bad fixtures, found {}",
+        files.len()
+    );
     for path in files {
         let doc = read_json(&path);
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
         let caps = if name.starts_with("caps_control_") {
             Capabilities::control()
         } else {
@@ -66,7 +85,10 @@ fn bad_fixtures_report_their_expected_problems() {
         let expected: Vec<(&str, &str)> = expect
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.split_once(": ").unwrap_or_else(|| panic!("{name}: bad expect line {l:?}")))
+            .map(|l| {
+                l.split_once(": ")
+                    .unwrap_or_else(|| panic!("{name}: bad expect line {l:?}"))
+            })
             .collect();
         for (pointer, text) in &expected {
             let found = report
@@ -75,8 +97,14 @@ fn bad_fixtures_report_their_expected_problems() {
                 .any(|p| p.pointer == *pointer && p.message.contains(text));
             assert!(found, "{name}: no problem `{pointer}: {text}` in\n{report}");
         }
-        for p in report.problems.iter().filter(|p| p.severity == Severity::Error) {
-            let listed = expected.iter().any(|(ptr, text)| p.pointer == *ptr && p.message.contains(text));
+        for p in report
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+        {
+            let listed = expected
+                .iter()
+                .any(|(ptr, text)| p.pointer == *ptr && p.message.contains(text));
             assert!(listed, "{name}: unexpected error {p}");
         }
         assert!(load(&doc, &caps).is_err(), "{name}: load must refuse it");

@@ -466,9 +466,9 @@ impl UasDialog {
         let ok = ResponseBuilder::new(req, 200, Some(&self.local.tag), self.source).build();
         self.send(ok);
         if self.state == State::Proceeding {
+            self.emit(DialogEvent::Cancelled);
             let b = self.invite_response(487);
             self.final_non_2xx(now, b.build(), 487);
-            self.emit(DialogEvent::Cancelled);
         }
     }
 

@@ -32,7 +32,7 @@ Content-Length: 0\r\n\r\n"
     ))
 }
 
-fn dialog(now: Instant, reliable: bool) -> UasDialog {
+fn dialog(reliable: bool) -> UasDialog {
     UasDialog::new(
         req(INVITE),
         "127.0.0.1:5061".parse().unwrap(),
@@ -63,7 +63,7 @@ fn drain(d: &mut UasDialog) -> (Vec<String>, Vec<DialogEvent>) {
 #[test]
 fn two_hundred_is_retransmitted_on_doubling_intervals_until_ack() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, b"v=0\r\n".to_vec());
     let (sent, _) = drain(&mut d);
     assert!(sent[0].starts_with("SIP/2.0 200 OK"));
@@ -88,7 +88,7 @@ fn two_hundred_is_retransmitted_on_doubling_intervals_until_ack() {
 #[test]
 fn missing_ack_times_out_after_64_t1_and_sends_bye() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, b"v=0\r\n".to_vec());
     drain(&mut d);
     let mut now = t0;
@@ -116,7 +116,7 @@ fn missing_ack_times_out_after_64_t1_and_sends_bye() {
 #[test]
 fn retransmitted_invite_gets_the_last_response_not_a_new_call() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.on_request(t0, req(INVITE));
     let (sent, events) = drain(&mut d);
     assert_eq!(sent, vec!["SIP/2.0 100 Trying\r\n\r\n".to_string()]);
@@ -130,7 +130,7 @@ fn retransmitted_invite_gets_the_last_response_not_a_new_call() {
 #[test]
 fn cancel_before_answer_gets_200_and_invite_gets_487() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     let cancel = INVITE
         .replace("INVITE sip", "CANCEL sip")
         .replace("1 INVITE", "1 CANCEL");
@@ -141,7 +141,7 @@ fn cancel_before_answer_gets_200_and_invite_gets_487() {
     assert!(sent[1].contains("CSeq: 1 INVITE"));
     assert_eq!(
         events,
-        vec![DialogEvent::Terminated, DialogEvent::Cancelled]
+        vec![DialogEvent::Cancelled, DialogEvent::Terminated]
     );
     // 487 is retransmitted (Timer G) until the ACK.
     d.on_timeout(t0 + Duration::from_millis(500));
@@ -157,7 +157,7 @@ fn cancel_before_answer_gets_200_and_invite_gets_487() {
 #[test]
 fn remote_bye_is_answered_and_reported() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, b"v=0\r\n".to_vec());
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     drain(&mut d);
@@ -179,7 +179,7 @@ fn remote_bye_is_answered_and_reported() {
 #[test]
 fn our_bye_waits_for_the_ack_then_completes_on_200() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, b"v=0\r\n".to_vec());
     drain(&mut d);
     d.hangup(
@@ -220,7 +220,7 @@ Call-ID: c1\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
 #[test]
 fn unanswered_bye_gives_up_after_timer_f() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, vec![]);
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     d.hangup(t0, 480, None);
@@ -240,7 +240,7 @@ fn unanswered_bye_gives_up_after_timer_f() {
 #[test]
 fn reinvite_hold_is_offered_to_the_call_and_answer_retransmitted_until_ack() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, vec![]);
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     drain(&mut d);
@@ -275,7 +275,7 @@ fn reinvite_hold_is_offered_to_the_call_and_answer_retransmitted_until_ack() {
 #[test]
 fn update_is_answered_once_and_cached_for_retransmissions() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, true);
+    let mut d = dialog(true);
     d.answer(t0, vec![]);
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     drain(&mut d);
@@ -290,7 +290,7 @@ fn update_is_answered_once_and_cached_for_retransmissions() {
 #[test]
 fn info_is_acknowledged_and_delivered() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, vec![]);
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     drain(&mut d);
@@ -305,7 +305,7 @@ fn info_is_acknowledged_and_delivered() {
 #[test]
 fn out_of_order_cseq_gets_500_and_wrong_tag_gets_481() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, false);
+    let mut d = dialog(false);
     d.answer(t0, vec![]);
     d.on_request(t0, in_dialog("ACK", 1, "a"));
     d.on_request(t0, in_dialog("INFO", 5, "i5"));
@@ -321,7 +321,7 @@ fn out_of_order_cseq_gets_500_and_wrong_tag_gets_481() {
 #[test]
 fn reject_sends_final_with_reason_and_ends() {
     let t0 = Instant::now();
-    let mut d = dialog(t0, true);
+    let mut d = dialog(true);
     d.reject(
         t0,
         488,

@@ -62,7 +62,7 @@ pub struct Malformed {
     /// The status to answer with when `salvage` lets us: 400, 501 or 513.
     pub status: u16,
     /// Header lines recovered leniently; `None` when the message is not a request or has no Via.
-    pub salvage: Option<Salvage>,
+    pub salvage: Option<Box<Salvage>>,
 }
 
 /// The header lines needed to address a response to a request we could not parse.
@@ -272,7 +272,7 @@ fn malformed(bytes: &[u8], status: u16, reason: &str) -> Malformed {
 }
 
 /// Recover the lines needed to answer a request we could not parse (RFC 3261 §8.2.6.2 copies).
-fn salvage(bytes: &[u8]) -> Option<Salvage> {
+fn salvage(bytes: &[u8]) -> Option<Box<Salvage>> {
     let first = bytes.split(|&b| b == b'\n').next()?;
     if first.starts_with(b"SIP/") || first.is_empty() {
         return None;
@@ -292,13 +292,13 @@ fn salvage(bytes: &[u8]) -> Option<Salvage> {
     if vias.is_empty() {
         return None;
     }
-    Some(Salvage {
+    Some(Box::new(Salvage {
         vias,
         from: from.unwrap_or_default(),
         to: to.unwrap_or_default(),
         call_id: call_id.unwrap_or_default(),
         cseq: cseq.unwrap_or_default(),
-    })
+    }))
 }
 
 /// The standard reason phrase for the status codes we send.

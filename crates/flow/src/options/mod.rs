@@ -178,7 +178,12 @@ impl ActionOption {
             T::TranscribeStart => O::TranscribeStart(de(v)?),
             T::VariableSet => O::VariableSet(de(v)?),
             T::WebhookSend => O::WebhookSend(de(v)?),
-            T::Answer | T::Beep | T::Empty | T::ExternalMediaStop | T::RecordingStop | T::Stop
+            T::Answer
+            | T::Beep
+            | T::Empty
+            | T::ExternalMediaStop
+            | T::RecordingStop
+            | T::Stop
             | T::TranscribeStop => {
                 let NoOption {} = de(v)?;
                 match t {
@@ -200,7 +205,8 @@ pub(crate) fn optional_target<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<crate::ActionId>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
-    Ok(s.filter(|s| !crate::ActionId::is_nil_text(s)).map(crate::ActionId::from))
+    Ok(s.filter(|s| !crate::ActionId::is_nil_text(s))
+        .map(crate::ActionId::from))
 }
 
 fn default_true() -> bool {

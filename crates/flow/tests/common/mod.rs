@@ -20,7 +20,10 @@ pub fn flow(doc: Value) -> Arc<Flow> {
 
 /// A fixed wall time with monotonic `ms`.
 pub fn at(ms: u64) -> Clock {
-    Clock { wall: wall("2024-06-03T12:00:00Z"), mono_ms: ms }
+    Clock {
+        wall: wall("2024-06-03T12:00:00Z"),
+        mono_ms: ms,
+    }
 }
 
 /// RFC 3339 → UTC.
@@ -43,7 +46,10 @@ pub fn cursor(doc: Value, pairs: &[(&str, &str)]) -> Cursor {
 
 /// Drives `c` to the end, answering each command with `answer`; returns the commands seen
 /// and the end reason. Gives up after 100 000 steps.
-pub fn run(c: &mut Cursor, mut answer: impl FnMut(&Command, &mut Cursor) -> Completion) -> (Vec<Command>, EndReason) {
+pub fn run(
+    c: &mut Cursor,
+    mut answer: impl FnMut(&Command, &mut Cursor) -> Completion,
+) -> (Vec<Command>, EndReason) {
     let mut seen = Vec::new();
     for i in 0..100_000u64 {
         match c.next(at(i)) {

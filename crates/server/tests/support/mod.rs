@@ -1,0 +1,346 @@
+//! Black-box test harness: start the real `switchyard` binary on loopback with a config of the
+//! test's own, drive it with real peers (sipp, raw sockets, baresip), stop everything on drop.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root exists")
+}
+
+/// A free port on 127.0.0.1, free for UDP and TCP at the time of asking.
+pub fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = u.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Fails the test with a clear message when a peer program is missing.
+pub fn require(program: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{program} is not installed: run `make deps` (or `make test`, which installs it)"
+    );
+}
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub dir: tempdir::Dir,
+    pub sip_port: u16,
+    pub api_port: u16,
+    pub rtp_min: u16,
+}
+
+pub mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A directory removed on drop.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new(tag: &str) -> Dir {
+            let p = std::env::temp_dir().join(format!(
+                "switchyard-test-{tag}-{}-{}",
+                std::process::id(),
+                rand_suffix()
+            ));
+            std::fs::create_dir_all(&p).expect("create temp dir");
+            Dir(p)
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0),
+        );
+        h.finish()
+    }
+}
+
+/// How to start a server.
+#[derive(Default)]
+pub struct ServerOptions<'a> {
+    /// `(flow id, flow JSON)`.
+    pub flows: Vec<(&'a str, String)>,
+    /// `(match, flow id)`; default: everything to the first flow.
+    pub routes: Vec<(&'a str, &'a str)>,
+    /// Environment overrides, e.g. `("SWITCHYARD__TTS__ESPEAK_COMMAND", "/nope")`.
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl Server {
+    pub fn start(opts: ServerOptions<'_>) -> Server {
+        let dir = tempdir::Dir::new("server");
+        let flows_dir = dir.path().join("flows");
+        std::fs::create_dir_all(&flows_dir).unwrap();
+        for (id, json) in &opts.flows {
+            std::fs::write(flows_dir.join(format!("{id}.json")), json).unwrap();
+        }
+        let sip_port = free_port();
+        let api_port = free_port();
+        // A private RTP range per server: tests run in parallel.
+        let rtp_min = 32000 + (sip_port % 300) * 100;
+        let mut routes = String::new();
+        let default_route = vec![("*", opts.flows.first().map(|f| f.0).unwrap_or("demo"))];
+        for (m, f) in if opts.routes.is_empty() {
+            &default_route
+        } else {
+            &opts.routes
+        } {
+            routes.push_str(&format!("[[routes]]\nmatch = \"{m}\"\nflow = \"{f}\"\n"));
+        }
+        let root = repo_root();
+        let config = format!(
+            "[sip]\nlisten = [\"udp:127.0.0.1:{sip_port}\", \"tcp:127.0.0.1:{sip_port}\"]\n\
+             [rtp]\nport_min = {rtp_min}\nport_max = {}\n\
+             [api]\nlisten = \"127.0.0.1:{api_port}\"\n\
+             [flows]\ndir = \"{}\"\n\
+             [tts]\ncache_dir = \"{}\"\n\
+             [sounds]\ndir = \"{}\"\n\
+             [shutdown]\ndrain_timeout_ms = 3000\n{routes}\n",
+            rtp_min + 98,
+            flows_dir.display(),
+            dir.path().join("tts").display(),
+            root.join("sounds").display(),
+        );
+        let config_path = dir.path().join("switchyard.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env("SWITCHYARD_LOG", "debug,symphonia=warn")
+            .envs(opts.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start switchyard");
+        let mut server = Server {
+            child: Some(child),
+            dir,
+            sip_port,
+            api_port,
+            rtp_min,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&mut self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("switchyard exited early ({status}):\n{}", self.log());
+                }
+            }
+            if self
+                .http_get("/health")
+                .is_some_and(|b| b.contains("\"ok\""))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("switchyard did not become healthy:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A plain HTTP/1.0 GET to the API; the body, or `None` on any failure.
+    pub fn http_get(&self, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.api_port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        let (_, body) = out.split_once("\r\n\r\n")?;
+        Some(body.to_string())
+    }
+
+    /// The value of a metric line that starts with `series` (exact series text).
+    pub fn metric(&self, series: &str) -> f64 {
+        let text = self.http_get("/metrics").unwrap_or_default();
+        text.lines()
+            .find_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().ok())?
+            })
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Wait until `f` holds or `timeout` passes; returns whether it held.
+    pub fn wait_for(&self, timeout: Duration, mut f: impl FnMut(&Server) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if f(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Send SIGTERM and wait for exit; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// Run a sipp scenario from `tests/sipp/` against this server.
+    pub fn sipp(&self, scenario: &str, args: &[&str]) -> SippRun {
+        sipp_against(self.sip_port, scenario, args)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub struct SippRun {
+    pub success: bool,
+    pub output: String,
+    pub errors: String,
+}
+
+/// Run sipp once (`-m 1` unless `args` says otherwise) against 127.0.0.1:`port`.
+pub fn sipp_against(port: u16, scenario: &str, args: &[&str]) -> SippRun {
+    require("sipp");
+    let dir = tempdir::Dir::new("sipp");
+    let scenario_path = repo_root().join("tests/sipp").join(scenario);
+    let local_port = free_port().to_string();
+    let mut cmd = Command::new("sipp");
+    cmd.current_dir(dir.path())
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-sf")
+        .arg(&scenario_path)
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &local_port,
+            "-nostdin",
+            "-timeout",
+            "60",
+        ])
+        .args(["-trace_err", "-error_file", "errors.log"]);
+    if !args.contains(&"-m") {
+        cmd.args(["-m", "1"]);
+    }
+    if !args.contains(&"-s") {
+        cmd.args(["-s", "1000"]);
+    }
+    cmd.args(args);
+    let out = cmd.output().expect("run sipp");
+    let errors = std::fs::read_to_string(dir.path().join("errors.log")).unwrap_or_default();
+    SippRun {
+        success: out.status.success(),
+        output: format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        errors,
+    }
+}
+
+/// A flow JSON document from an actions array.
+pub fn flow(id: &str, actions: serde_json::Value) -> String {
+    serde_json::json!({"id": id, "actions": actions}).to_string()
+}
+
+/// A WAV file (8 kHz mono PCM16) with a sine tone of `secs` seconds, written to `path`.
+pub fn write_tone_wav(path: &Path, freq: f32, secs: f32) {
+    let n = (8000.0 * secs) as usize;
+    let samples: Vec<i16> = (0..n)
+        .map(|i| ((i as f32 * freq * std::f32::consts::TAU / 8000.0).sin() * 12000.0) as i16)
+        .collect();
+    let data_len = (n * 2) as u32;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Send one raw SIP datagram and collect what comes back within `wait`.
+pub fn udp_exchange(port: u16, message: &[u8], wait: Duration) -> Vec<String> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    s.send_to(message, ("127.0.0.1", port)).unwrap();
+    let mut got = Vec::new();
+    let start = Instant::now();
+    let mut buf = vec![0u8; 65536];
+    while start.elapsed() < wait {
+        if let Ok((n, _)) = s.recv_from(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    got
+}
