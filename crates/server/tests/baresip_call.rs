@@ -37,7 +37,7 @@ fn baresip_softphone_dials_in_and_records_the_prompt_loud() {
                 "main",
                 json!([
                     {"type": "answer"},
-                    {"type": "play", "option": {"stream_urls": ["beep"]}},
+                    {"type": "play", "option": {"stream_urls": ["test-prompt"]}},
                     {"type": "sleep", "option": {"duration": 500}},
                     {"type": "hangup"}
                 ]),
