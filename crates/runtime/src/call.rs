@@ -2,6 +2,8 @@
 //! cursor, executes the commands the cursor emits, and reacts to dialog events meanwhile.
 
 use crate::engine::Shared;
+use crate::flows::capabilities;
+use crate::http_actions::{self, FetchContext};
 use crate::media_session::{next_phase_index, MediaParams, MediaSession};
 use crate::metrics::CallOutcome;
 use crate::tts::Utterance;
@@ -215,7 +217,16 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
         if matches!(command, Command::Hangup { .. }) {
             hung_up_by_flow = true;
         }
-        let fut = ctx.execute(command);
+        let fetch = matches!(command, Command::Fetch { .. }).then(|| FetchContext {
+            activeflow_id: activeflow_id.clone(),
+            call_id: call_uuid.clone(),
+            variables: cursor
+                .variables()
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                .collect(),
+        });
+        let fut = ctx.execute(command, fetch);
         tokio::pin!(fut);
         let completion = loop {
             tokio::select! {
@@ -336,7 +347,7 @@ impl CallContext<'_> {
         }
     }
 
-    async fn execute(&self, command: Command) -> Completion {
+    async fn execute(&self, command: Command, fetch: Option<FetchContext>) -> Completion {
         match command {
             Command::Answer => {
                 self.ensure_answered();
@@ -400,6 +411,21 @@ impl CallContext<'_> {
                     .hangup(reason.sip_status(), q850(cause, q850_text(cause)));
                 Completion::Done
             }
+            Command::WebhookSend(opt) => {
+                self.ring_if_needed();
+                http_actions::webhook_send(&self.shared.http, opt).await
+            }
+            Command::Fetch { url, method } => {
+                self.ring_if_needed();
+                let Some(ctx) = fetch else {
+                    return Completion::Failed("fetch without context".into());
+                };
+                http_actions::fetch(&self.shared.http, &url, method, ctx, &capabilities()).await
+            }
+            Command::FetchFlow { flow_id } => match self.shared.flows.get(&flow_id) {
+                Some(f) => Completion::Pushed(f.actions().to_vec()),
+                None => Completion::Failed(format!("no flow with id {flow_id:?}")),
+            },
             other => {
                 self.ring_if_needed();
                 let name = format!("{other:?}");

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::flows::{FileProblem, FlowRegistry};
+use crate::http::HttpEngine;
 use crate::metrics::{Metrics, SipCounters};
 use crate::ports::PortPool;
 use crate::sounds::SoundLibrary;
@@ -23,8 +24,6 @@ pub enum StartError {
     Flows(Vec<FileProblem>),
     #[error(transparent)]
     Sip(#[from] sip::SipError),
-    #[error("HTTP client: {0}")]
-    Http(String),
 }
 
 /// State every call shares.
@@ -32,6 +31,7 @@ pub struct Shared {
     pub config: Config,
     pub flows: FlowRegistry,
     pub sounds: SoundLibrary,
+    pub http: Arc<HttpEngine>,
     pub tts: Tts,
     pub ports: PortPool,
     pub metrics: Arc<Metrics>,
@@ -79,13 +79,17 @@ impl Runtime {
             warn!("{w}");
         }
         info!(count = flows.len(), dir = %config.flows.dir.display(), "flows loaded");
-        let http = reqwest::Client::builder()
-            .user_agent(format!("switchyard/{}", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_millis(config.http.timeout_ms))
-            .build()
-            .map_err(|e| StartError::Http(e.to_string()))?;
+        let http = Arc::new(
+            HttpEngine::new(
+                &config.http.allow_private,
+                Duration::from_millis(config.http.timeout_ms),
+                Some(config.events.signing_secret.clone()),
+            )
+            .map_err(|e| StartError::Config(format!("http.allow_private: {e}")))?,
+        );
         let shared = Arc::new(Shared {
-            sounds: SoundLibrary::new(config.sounds.dir.clone(), http),
+            sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
+            http,
             tts: Tts::new(
                 config.tts.espeak_command.clone(),
                 config.tts.cache_dir.clone(),

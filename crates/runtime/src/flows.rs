@@ -24,6 +24,10 @@ pub const EXECUTABLE: &[&str] = &[
     "condition_call_status",
     "variable_set",
     "empty",
+    // HTTP
+    "webhook_send",
+    "fetch",
+    "fetch_flow",
 ];
 
 /// The capabilities flows are validated against.
@@ -117,8 +121,16 @@ impl FlowRegistry {
     }
 }
 
-/// Read and validate one flow file.
+/// Read and validate one flow file against what this build executes.
 pub fn load_file(path: &Path) -> Result<(String, Flow, Vec<FileProblem>), Vec<FileProblem>> {
+    load_file_with(path, &capabilities())
+}
+
+/// Read and validate one flow file against `caps`.
+pub fn load_file_with(
+    path: &Path,
+    caps: &Capabilities,
+) -> Result<(String, Flow, Vec<FileProblem>), Vec<FileProblem>> {
     let problem = |pointer: &str, message: String, warning: bool| FileProblem {
         file: path.to_path_buf(),
         pointer: pointer.to_string(),
@@ -133,7 +145,7 @@ pub fn load_file(path: &Path) -> Result<(String, Flow, Vec<FileProblem>), Vec<Fi
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match flow::load(&value, &capabilities()) {
+    match flow::load(&value, caps) {
         Ok((flow, warnings)) => {
             let id = flow
                 .id()

@@ -1,6 +1,7 @@
 //! Prompts from files and URLs, decoded once and kept encoded per codec for every call to share.
 
 use crate::audio::{decode_to_call_rate, DecodeError};
+use crate::http::{HttpEngine, Outbound};
 use dashmap::DashMap;
 use media::prompt::EncodedPrompt;
 use media::AudioCodec;
@@ -30,13 +31,13 @@ type Pcm = Arc<Vec<i16>>;
 /// The shared prompt cache.
 pub struct SoundLibrary {
     dir: PathBuf,
-    http: reqwest::Client,
+    http: Arc<HttpEngine>,
     decoded: DashMap<String, Arc<OnceCell<Result<Pcm, SoundError>>>>,
     encoded: DashMap<(String, AudioCodec), Arc<EncodedPrompt>>,
 }
 
 impl SoundLibrary {
-    pub fn new(dir: PathBuf, http: reqwest::Client) -> SoundLibrary {
+    pub fn new(dir: PathBuf, http: Arc<HttpEngine>) -> SoundLibrary {
         SoundLibrary {
             dir,
             http,
@@ -154,32 +155,20 @@ impl SoundLibrary {
     }
 
     async fn fetch(&self, url: &str) -> Result<Vec<u8>, SoundError> {
-        let err = |reason: String| SoundError::Fetch {
+        let mut req = Outbound::get(url, Duration::from_secs(10));
+        req.tries = 2;
+        req.max_body = MAX_FILE_BYTES as usize;
+        let resp = self.http.send(&req).await.map_err(|e| SoundError::Fetch {
             url: url.to_string(),
-            reason,
-        };
-        let resp = self
-            .http
-            .get(url)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(err(format!("HTTP {}", resp.status())));
+            reason: e.to_string(),
+        })?;
+        if !(200..300).contains(&resp.status) {
+            return Err(SoundError::Fetch {
+                url: url.to_string(),
+                reason: format!("HTTP {}", resp.status),
+            });
         }
-        if resp.content_length().is_some_and(|l| l > MAX_FILE_BYTES) {
-            return Err(err("file too large".into()));
-        }
-        let mut resp = resp;
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| err(e.to_string()))? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > MAX_FILE_BYTES {
-                return Err(err("file too large".into()));
-            }
-        }
-        Ok(body)
+        Ok(resp.body)
     }
 }
 

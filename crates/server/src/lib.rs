@@ -3,6 +3,7 @@
 //! `main` only parses arguments; [`run`] is the whole server, reachable from tests.
 
 mod settings;
+mod simulate;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -48,6 +49,26 @@ enum FlowCmd {
     },
     /// Print the JSON Schema of the flow format.
     Schema,
+    /// Run a flow without a call: print each action, what would be spoken or played, and the
+    /// variables at the end. webhook_send and fetch make real HTTP requests.
+    Simulate {
+        file: PathBuf,
+        /// DTMF digits fed to digits_receive in order (default: read lines from stdin).
+        #[arg(long)]
+        digits: Option<String>,
+        /// A variable `key=value` (repeatable).
+        #[arg(long = "var", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Configuration file for the [http], [events] and [flow] settings.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not key=value"))
 }
 
 /// Parse `args` and run the command.
@@ -80,6 +101,29 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Cmd::Flow {
             command: FlowCmd::Validate { files },
         } => validate(&files),
+        Cmd::Flow {
+            command:
+                FlowCmd::Simulate {
+                    file,
+                    digits,
+                    vars,
+                    config,
+                },
+        } => {
+            let config = match settings::load(config.as_deref(), std::env::vars()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("switchyard: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            simulate::run(simulate::Simulation {
+                file,
+                digits,
+                vars,
+                config,
+            })
+        }
         Cmd::Serve { config } => {
             init_tracing();
             let runtime = match tokio::runtime::Builder::new_multi_thread()

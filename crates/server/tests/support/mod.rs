@@ -129,7 +129,8 @@ impl Server {
              [flows]\ndir = \"{}\"\n\
              [tts]\ncache_dir = \"{}\"\n\
              [sounds]\ndir = \"{}\"\n\
-             [shutdown]\ndrain_timeout_ms = 3000\n{routes}\n",
+             [shutdown]\ndrain_timeout_ms = 3000\n\
+             [http]\nallow_private = [\"127.0.0.1\"]\ntimeout_ms = 2000\n{routes}\n",
             rtp_min + 98,
             flows_dir.display(),
             dir.path().join("tts").display(),
@@ -343,4 +344,189 @@ pub fn udp_exchange(port: u16, message: &[u8], wait: Duration) -> Vec<String> {
         }
     }
     got
+}
+
+/// One request an [`HttpStub`] received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// What an [`HttpStub`] answers.
+#[derive(Debug, Clone)]
+pub struct StubResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl StubResponse {
+    pub fn json(status: u16, v: serde_json::Value) -> StubResponse {
+        StubResponse {
+            status,
+            content_type: "application/json",
+            body: v.to_string().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn text(status: u16, body: &str) -> StubResponse {
+        StubResponse {
+            status,
+            content_type: "text/plain",
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+type Handler = dyn Fn(&Recorded, usize) -> StubResponse + Send + Sync;
+
+/// A real HTTP/1.1 server on 127.0.0.1 that records requests and answers through a closure
+/// (given the request and its index). Stops on drop.
+pub struct HttpStub {
+    pub port: u16,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HttpStub {
+    pub fn start(
+        handler: impl Fn(&Recorded, usize) -> StubResponse + Send + Sync + 'static,
+    ) -> HttpStub {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (reqs, stop2) = (requests.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = conn else { continue };
+                let (reqs, handler) = (reqs.clone(), handler.clone());
+                std::thread::spawn(move || serve_one(stream, &reqs, &*handler));
+            }
+        });
+        HttpStub {
+            port,
+            requests,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for HttpStub {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve_one(mut stream: TcpStream, reqs: &std::sync::Mutex<Vec<Recorded>>, handler: &Handler) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut start = lines.next().unwrap_or("").split(' ');
+    let method = start.next().unwrap_or("").to_string();
+    let path = start.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = buf[head_end..(head_end + len).min(buf.len())].to_vec();
+    let rec = Recorded {
+        method,
+        path,
+        headers,
+        body,
+    };
+    let index = {
+        let mut r = reqs.lock().unwrap();
+        r.push(rec.clone());
+        r.len() - 1
+    };
+    let resp = handler(&rec, index);
+    std::thread::sleep(resp.delay);
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        resp.status,
+        resp.content_type,
+        resp.body.len()
+    );
+    let _ = stream.write_all(&resp.body);
+}
+
+/// Run `switchyard flow simulate` on `flow_json` with extra args and env; (exit code, stdout).
+pub fn simulate(flow_json: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let dir = tempdir::Dir::new("simulate");
+    let file = dir.path().join("flow.json");
+    std::fs::write(&file, flow_json).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["flow", "simulate"])
+        .arg(&file)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run simulate");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
