@@ -5,7 +5,7 @@ CONFIG ?= config/switchyard.toml
 
 # Debian packages: what the server needs to run, and what the tests drive it with.
 RUN_PACKAGES := espeak-ng
-TEST_PACKAGES := espeak-ng sox sip-tester baresip tshark
+TEST_PACKAGES := espeak-ng sox sip-tester baresip tshark postgresql python3-venv curl
 
 .PHONY: run test bench deps deps-run deps-test build check lint purity clean
 
@@ -16,8 +16,18 @@ run: deps-run build
 build:
 	$(CARGO) build --release --bin switchyard
 
+# The store tests run against SQLite always and against a throwaway PostgreSQL on loopback
+# (started here when PostgreSQL is installable; point SWITCHYARD_TEST_POSTGRES_URL at another
+# server to use that instead).
 test: deps-test lint purity
+	@set -e; pgdir=$$(mktemp -d /tmp/switchyard-pg.XXXXXX); \
+	if [ -z "$$SWITCHYARD_TEST_POSTGRES_URL" ]; then \
+	  url=$$(scripts/postgres-test-server.sh start $$pgdir) || url=""; \
+	  export SWITCHYARD_TEST_POSTGRES_URL="$$url"; \
+	fi; \
+	trap 'scripts/postgres-test-server.sh stop '$$pgdir' >/dev/null 2>&1 || true' EXIT; \
 	$(CARGO) test --workspace --no-fail-fast
+	scripts/schemathesis.sh
 
 bench: deps-test
 	bench/run.sh $(BENCH)

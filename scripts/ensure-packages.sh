@@ -4,11 +4,15 @@
 set -euo pipefail
 declare -A probe=(
   [espeak-ng]=espeak-ng [sox]=sox [sip-tester]=sipp [baresip]=baresip [tshark]=tshark
+  [postgresql]=initdb [curl]=curl
 )
 missing=()
 for pkg in "$@"; do
-  cmd=${probe[$pkg]:-$pkg}
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  case $pkg in
+    postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=("$pkg") ;;
+    python3-venv) python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=("$pkg") ;;
+    *) cmd=${probe[$pkg]:-$pkg}; command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg") ;;
+  esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,38 +1,174 @@
-//! The HTTP face of switchyard: `GET /health` and `GET /metrics` today; the `/v1` REST API and
-//! the live event stream join here. This crate talks to calls only through [`ServerStatus`]
-//! (and, later, a `CallControl` trait): it never touches sockets other than its listener.
+//! The HTTP face of switchyard: `GET /health`, `GET /metrics`, the `/v1` REST API of
+//! `interface.md`, the live event stream (WebSocket or SSE) and `GET /v1/openapi.json`.
+//!
+//! This crate reads and writes the store directly and reaches running calls only through the
+//! [`CallControl`] trait (implemented by the server over the runtime); it opens no socket but
+//! its listener. Every error is `{"error": {"code", "message", "details"}}`.
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
+mod calls;
+mod error;
+mod flows;
+mod openapi;
+mod recordings;
+mod stream;
+
+pub use error::{ApiError, ApiJson};
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
-/// What the HTTP layer needs to know about the running server.
-pub trait ServerStatus: Send + Sync + 'static {
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One event for live subscribers, already serialized.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub kind: String,
+    pub call_id: Option<String>,
+    pub activeflow_id: Option<String>,
+    /// `{"type","data","timestamp"}`.
+    pub json: String,
+}
+
+/// How the API reaches running calls and activeflows.
+pub trait CallControl: Send + Sync + 'static {
     /// Calls in progress.
     fn active_calls(&self) -> i64;
     /// The Prometheus text exposition.
     fn metrics_text(&self) -> String;
+    /// Records of the live calls.
+    fn live_calls(&self) -> Vec<store::CallRecord>;
+    fn live_call(&self, id: &str) -> Option<store::CallRecord>;
+    /// Hang a live call up; false when it is not live.
+    fn hangup_call(&self, id: &str) -> bool;
+    fn live_activeflow_ids(&self) -> Vec<String>;
+    /// The state of a live activeflow; `None` when it is not live.
+    fn activeflow_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<serde_json::Value>>;
+    /// Stop a live activeflow; false when it is not live.
+    fn stop_activeflow(&self, id: &str) -> bool;
+    /// Start an activeflow without a call; its id, or why not.
+    fn start_activeflow(
+        &self,
+        flow_id: String,
+        flow: Arc<flow::Flow>,
+        variables: Vec<(String, String)>,
+        webhook_uri: Option<String>,
+    ) -> Result<String, String>;
+    /// A flow was stored (`Some`) or deleted (`None`): the next call uses the change.
+    fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>);
+    /// The routes in the store changed.
+    fn routes_changed(&self) -> BoxFuture<'_, ()>;
+    /// What flows are validated against.
+    fn capabilities(&self) -> flow::Capabilities;
+    /// A live event subscription; a `lagged` notice is delivered in-band when it falls behind.
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent>;
+    /// Where recording files live.
+    fn recordings_dir(&self) -> PathBuf;
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub control: Arc<dyn CallControl>,
+    pub store: store::Store,
+    /// Bearer token; empty = no authentication (the server allows that only on loopback).
+    pub token: Arc<str>,
 }
 
 /// The router serving every endpoint.
-pub fn router(status: Arc<dyn ServerStatus>) -> Router {
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/flows", post(flows::create).get(flows::list))
+        .route("/flows/validate", post(flows::validate))
+        .route(
+            "/flows/{id}",
+            get(flows::get_one).put(flows::update).delete(flows::delete),
+        )
+        .route("/routes", post(flows::create_route).get(flows::list_routes))
+        .route(
+            "/routes/{id}",
+            get(flows::get_route)
+                .put(flows::update_route)
+                .delete(flows::delete_route),
+        )
+        .route(
+            "/activeflows",
+            get(calls::list_activeflows).post(calls::start_activeflow),
+        )
+        .route(
+            "/activeflows/{id}",
+            get(calls::get_activeflow).delete(calls::delete_activeflow),
+        )
+        .route("/activeflows/{id}/stop", post(calls::stop_activeflow))
+        .route("/activeflows/{id}/events", post(calls::activeflow_event))
+        .route("/calls", get(calls::list_calls).post(calls::originate))
+        .route("/calls/{id}", get(calls::get_call))
+        .route("/calls/{id}/hangup", post(calls::hangup))
+        .route("/recordings", get(recordings::list))
+        .route(
+            "/recordings/{id}",
+            get(recordings::get_one).delete(recordings::delete),
+        )
+        .route("/recordings/{id}/file", get(recordings::file))
+        .route("/events", get(stream::events))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
-        .with_state(status)
+        .nest("/v1", v1)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
 }
 
-async fn health(State(s): State<Arc<dyn ServerStatus>>) -> impl IntoResponse {
-    Json(serde_json::json!({"status": "ok", "calls": s.active_calls()}))
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-async fn metrics(State(s): State<Arc<dyn ServerStatus>>) -> impl IntoResponse {
+async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if !s.token.is_empty() {
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), s.token.as_bytes()));
+        if !ok {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer token",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health(State(s): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok", "calls": s.control.active_calls()}))
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics_text(),
+        s.control.metrics_text(),
     )
 }
 

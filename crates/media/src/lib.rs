@@ -2,9 +2,11 @@
 //!
 //! The media engine's arithmetic, with no I/O: G.711 companding, RTP packets
 //! and outgoing stream state, deadline pacing of 20 ms frames, tone
-//! generation, resampling to 8 kHz, prompts encoded once and shared, and level
-//! measurement. The runtime (the I/O shell) owns sockets, clocks and
-//! randomness and feeds them in.
+//! generation, resampling to 8 kHz, prompts encoded once and shared, level
+//! measurement, and the receive-path detectors: DTMF as RTP events
+//! ([`rfc4733`]) and as in-band tones ([`dtmf`]), voice activity and silence
+//! timing ([`vad`]), and answering machine detection ([`amd`]). The runtime
+//! (the I/O shell) owns sockets, clocks and randomness and feeds them in.
 //!
 //! # Invariants
 //!
@@ -22,6 +24,9 @@
 //!   padding ([`rtp`]); sequence/timestamp/marker rules of a sender.
 //! - RFC 3551 §4.1, §4.5.14, §6: marker bit on talkspurts, PCMU/PCMA at 8 kHz,
 //!   static payload types 0 and 8.
+//! - RFC 4733 §2.3, §2.5: telephone-event payloads, sender and receiver
+//!   rules for DTMF events ([`rfc4733`]).
+//! - ITU-T Q.23, Q.24: DTMF frequencies and reception limits ([`dtmf`]).
 //!
 //! # Example
 //!
@@ -63,13 +68,22 @@
 )]
 #![warn(missing_docs)]
 
+pub mod amd;
 pub mod codec;
+pub mod dedup;
+pub mod dtmf;
 pub mod g711;
+pub mod goertzel;
 pub mod level;
 pub mod pacing;
 pub mod prompt;
 pub mod resample;
+pub mod rfc4733;
 pub mod rtp;
 pub mod tone;
+pub mod vad;
+
+#[cfg(test)]
+mod test_signal;
 
 pub use codec::AudioCodec;

@@ -1,9 +1,11 @@
 //! The call actor: one task per call that owns the dialog handle, the RTP session and the flow
 //! cursor, executes the commands the cursor emits, and reacts to dialog events meanwhile.
 
+use crate::activeflow::{Control, Tracker};
 use crate::engine::Shared;
 use crate::flows::capabilities;
 use crate::http_actions::{self, FetchContext};
+use crate::live::CallState;
 use crate::media_session::{next_phase_index, MediaParams, MediaSession};
 use crate::metrics::CallOutcome;
 use crate::tts::Utterance;
@@ -17,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn, Instrument};
 
 /// Run one call to its end. Never panics on anything the caller or the flow sends.
@@ -24,7 +27,11 @@ pub async fn run(shared: Arc<Shared>, call: IncomingCall) {
     let span = tracing::info_span!("call", call_id = %call.call_id);
     async move {
         shared.metrics.active_calls.fetch_add(1, Ordering::Relaxed);
-        let outcome = handle(&shared, call).await;
+        let state = Arc::new(CallState::new(&shared, &call));
+        shared.live.calls.insert(state.id.clone(), state.clone());
+        let (outcome, side) = handle(&shared, call, &state).await;
+        state.ended(&shared, outcome, side).await;
+        shared.live.calls.remove(&state.id);
         shared.metrics.active_calls.fetch_sub(1, Ordering::Relaxed);
         shared.metrics.call_ended(outcome);
         info!(?outcome, "call ended");
@@ -80,17 +87,21 @@ fn session_of(n: &sdp::Negotiated) -> Option<Session> {
     })
 }
 
-async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
+async fn handle(
+    shared: &Arc<Shared>,
+    mut call: IncomingCall,
+    state: &Arc<CallState>,
+) -> (CallOutcome, &'static str) {
     let handle = call.handle.clone();
-    let Some(flow_id) = shared.config.route(&call.dialed_user).map(str::to_string) else {
+    let Some(flow_id) = shared.route(&call.dialed_user) else {
         warn!(user = %call.dialed_user, "no route for the dialed user");
         handle.reject(404, None);
-        return CallOutcome::Rejected;
+        return (CallOutcome::Rejected, "switchyard");
     };
     let Some(flow) = shared.flows.get(&flow_id) else {
         warn!(flow = %flow_id, "route names a flow that is not loaded");
         handle.reject(404, None);
-        return CallOutcome::Rejected;
+        return (CallOutcome::Rejected, "switchyard");
     };
 
     // Media: a port pair, then the answer to the offer (or our offer when there is none).
@@ -106,7 +117,7 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
     let Some(ports) = shared.ports.allocate(bind_ip) else {
         warn!("no free RTP port pair");
         handle.reject(503, q850(34, "No circuit available"));
-        return CallOutcome::Failed;
+        return (CallOutcome::Failed, "switchyard");
     };
     let mut local = sdp::LocalMedia {
         address: call.media_address,
@@ -125,7 +136,7 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
                 Err(e) => {
                     warn!(error = %e, "invalid SDP offer");
                     handle.reject(488, q850(88, "Incompatible destination"));
-                    return CallOutcome::Rejected;
+                    return (CallOutcome::Rejected, "switchyard");
                 }
             };
             match sdp::answer(&parsed, &local) {
@@ -133,13 +144,13 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
                     Some(s) => (answer.to_string(), s),
                     None => {
                         handle.reject(488, q850(65, "Bearer capability not implemented"));
-                        return CallOutcome::Rejected;
+                        return (CallOutcome::Rejected, "switchyard");
                     }
                 },
                 Err(e) => {
                     info!(error = %e, "no acceptable media in the offer");
                     handle.reject(488, q850(65, "Bearer capability not implemented"));
-                    return CallOutcome::Rejected;
+                    return (CallOutcome::Rejected, "switchyard");
                 }
             }
         }
@@ -168,12 +179,30 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
         Err(e) => {
             warn!(error = %e, "cannot start RTP session");
             handle.reject(500, None);
-            return CallOutcome::Failed;
+            return (CallOutcome::Failed, "switchyard");
         }
     };
 
-    let call_uuid = uuid::Uuid::new_v4().to_string();
+    let call_uuid = state.id.clone();
     let activeflow_id = uuid::Uuid::new_v4().to_string();
+    state.set_flow(&flow_id, &activeflow_id);
+    let mut tracker = Tracker::new(
+        activeflow_id.clone(),
+        flow_id.clone(),
+        Some(call_uuid.clone()),
+        None,
+    );
+    let (control_tx, mut control) = mpsc::unbounded_channel();
+    shared
+        .live
+        .activeflows
+        .insert(activeflow_id.clone(), control_tx.clone());
+    state.set_control(control_tx);
+    tracker.publish(
+        shared,
+        "activeflow_created",
+        serde_json::json!({"activeflow_id": activeflow_id, "flow_id": flow_id, "call_id": call_uuid}),
+    );
     let vars = call_variables(&call, &call_uuid, &activeflow_id, &flow_id);
     let mut cursor = Cursor::new(
         flow,
@@ -201,6 +230,7 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
         )),
         answered: AtomicBool::new(false),
         ringing: AtomicBool::new(false),
+        state,
         our_sdp,
         local: &mut local,
         has_offer: call.offer.is_some(),
@@ -209,6 +239,7 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
     let mut hung_up_by_flow = false;
     let end = loop {
         let step = cursor.next(clock());
+        tracker.publish_progress(shared, &cursor);
         let command = match step {
             Step::Ended(reason) => break CallEnd::Flow(reason),
             Step::Execute(c) => c,
@@ -236,6 +267,12 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
                         break Err(end);
                     }
                 }
+                ctl = control.recv() => match ctl {
+                    Some(Control::Snapshot(reply)) => {
+                        let _ = reply.send(tracker.snapshot(&cursor));
+                    }
+                    Some(Control::Stop) | None => break Err(CallEnd::Api),
+                }
             }
         };
         match completion {
@@ -248,29 +285,37 @@ async fn handle(shared: &Arc<Shared>, mut call: IncomingCall) -> CallOutcome {
                 }
                 cursor.complete(clock(), c);
             }
+            Err(CallEnd::Api) => {
+                cursor.stop(clock());
+                break CallEnd::Flow(EndReason::Api);
+            }
             Err(end) => {
                 cursor.hangup(clock());
                 break end;
             }
         }
     };
+    tracker.publish_progress(shared, &cursor);
     drop(ctx);
     media.stop_playback();
 
-    let outcome = match end {
+    let (outcome, side) = match end {
         CallEnd::Flow(reason) => {
             if !hung_up_by_flow {
                 // Finishing or stopping the flow hangs up with normal clearing (flows.md §2).
                 handle.hangup(480, q850(16, "Normal Clearing"));
+                state.set_cause("normal");
             }
             debug!(?reason, "flow ended");
             drop(media);
-            wait_terminated(&mut call.events).await
+            (wait_terminated(&mut call.events).await, "switchyard")
         }
-        CallEnd::Remote(outcome) => outcome,
+        CallEnd::Remote(outcome) => (outcome, "caller"),
+        CallEnd::Api => (CallOutcome::Completed, "switchyard"),
     };
     info!(end_reason = ?cursor.end_reason(), actions = cursor.executed().len(), "activeflow ended");
-    outcome
+    crate::activeflow::finish(shared, &tracker, &cursor).await;
+    (outcome, side)
 }
 
 /// Wait for the dialog to finish after we hung up (bounded by Timer F).
@@ -298,6 +343,8 @@ enum CallEnd {
     Flow(EndReason),
     /// The caller or the network ended the call.
     Remote(CallOutcome),
+    /// Stopped through the API.
+    Api,
 }
 
 /// (codec, payload type, we send, remote address).
@@ -311,6 +358,7 @@ struct CallContext<'a> {
     session: Mutex<SessionTuple>,
     answered: AtomicBool,
     ringing: AtomicBool,
+    state: &'a Arc<CallState>,
     our_sdp: String,
     local: &'a mut sdp::LocalMedia,
     has_offer: bool,
@@ -336,6 +384,7 @@ impl CallContext<'_> {
             return;
         }
         self.handle.answer(self.our_sdp.clone().into_bytes());
+        self.state.answered(self.shared);
         let (codec, pt, sends, remote) = self.session();
         self.media.update(remote, sends, codec, pt);
     }
@@ -344,6 +393,7 @@ impl CallContext<'_> {
     fn ring_if_needed(&self) {
         if !self.answered.load(Ordering::SeqCst) && !self.ringing.swap(true, Ordering::SeqCst) {
             self.handle.provisional(180, None);
+            self.state.ringing(self.shared);
         }
     }
 
@@ -407,6 +457,7 @@ impl CallContext<'_> {
             }
             Command::Hangup { reason, .. } => {
                 let cause = reason.q850_cause();
+                self.state.set_cause(&format!("{reason:?}").to_lowercase());
                 self.handle
                     .hangup(reason.sip_status(), q850(cause, q850_text(cause)));
                 Completion::Done

@@ -2,8 +2,10 @@
 //! hands each incoming call to its own actor task.
 
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::flows::{FileProblem, FlowRegistry};
 use crate::http::HttpEngine;
+use crate::live::Live;
 use crate::metrics::{Metrics, SipCounters};
 use crate::ports::PortPool;
 use crate::sounds::SoundLibrary;
@@ -11,6 +13,7 @@ use crate::tts::Tts;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::RwLock;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -24,6 +27,8 @@ pub enum StartError {
     Flows(Vec<FileProblem>),
     #[error(transparent)]
     Sip(#[from] sip::SipError),
+    #[error("store: {0}")]
+    Store(String),
 }
 
 /// State every call shares.
@@ -38,6 +43,41 @@ pub struct Shared {
     pub public_address: Option<IpAddr>,
     pub max_actions: u32,
     pub max_control_steps: u32,
+    pub events: EventBus,
+    pub live: Live,
+    /// `None` only in tools that run without a database.
+    pub store: Option<store::Store>,
+    /// Routes managed through the API (tried before the config's `[[routes]]`).
+    pub routes: RwLock<Vec<store::StoredRoute>>,
+}
+
+impl Shared {
+    /// The flow id for a dialed user: API routes by priority, then `[[routes]]`.
+    pub fn route(&self, user: &str) -> Option<String> {
+        if let Ok(routes) = self.routes.read() {
+            if let Some(r) = routes.iter().find(|r| {
+                crate::config::Route {
+                    pattern: r.pattern.clone(),
+                    flow: r.flow_id.clone(),
+                }
+                .matches(user)
+            }) {
+                return Some(r.flow_id.clone());
+            }
+        }
+        self.config.route(user).map(str::to_string)
+    }
+
+    /// Reload the API-managed routes from the store (after a change through the API).
+    pub async fn reload_routes(&self) -> Result<(), store::StoreError> {
+        if let Some(store) = &self.store {
+            let routes = store.routes().await?;
+            if let Ok(mut r) = self.routes.write() {
+                *r = routes;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A running server core. Drop it only after [`Runtime::shutdown`].
@@ -71,6 +111,9 @@ impl Runtime {
             .map(|s| s.parse())
             .collect::<Result<Vec<sip::ListenAddr>, String>>()
             .map_err(StartError::Config)?;
+        let store = store::Store::connect(&config.store.url)
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?;
         let flows = FlowRegistry::default();
         let warnings = flows
             .load_dir(&config.flows.dir)
@@ -78,7 +121,30 @@ impl Runtime {
         for w in warnings {
             warn!("{w}");
         }
+        // Files are imported into the store (a flow edited through the API is pinned and
+        // wins), then the store is what runs.
+        for (id, doc) in flows.documents() {
+            if let Err(e) = store.import_file_flow(&id, &doc, chrono::Utc::now()).await {
+                warn!(flow = %id, error = %e, "cannot import flow into the store");
+            }
+        }
+        let stored = store
+            .flows()
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?;
+        for f in stored {
+            match flow::load(&f.document, &crate::flows::capabilities()) {
+                Ok((loaded, _)) => flows.insert(f.id.clone(), Arc::new(loaded)),
+                Err(p) => {
+                    warn!(flow = %f.id, problems = p.len(), "stored flow no longer valid for this build; not loaded")
+                }
+            }
+        }
         info!(count = flows.len(), dir = %config.flows.dir.display(), "flows loaded");
+        let routes = store
+            .routes()
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?;
         let http = Arc::new(
             HttpEngine::new(
                 &config.http.allow_private,
@@ -87,7 +153,14 @@ impl Runtime {
             )
             .map_err(|e| StartError::Config(format!("http.allow_private: {e}")))?,
         );
+        let (deliveries_tx, deliveries_rx) = tokio::sync::mpsc::unbounded_channel();
+        let events = EventBus::new(Some(config.events.webhook_uri.clone()), Some(deliveries_tx));
+        crate::outbox::start(store.clone(), http.clone(), deliveries_rx);
         let shared = Arc::new(Shared {
+            events,
+            live: Live::default(),
+            store: Some(store),
+            routes: RwLock::new(routes),
             sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
             http,
             tts: Tts::new(

@@ -60,6 +60,8 @@ impl std::fmt::Display for FileProblem {
 #[derive(Debug, Default)]
 pub struct FlowRegistry {
     flows: RwLock<HashMap<String, Arc<Flow>>>,
+    /// The JSON documents loaded from files (with assigned ids), for import into the store.
+    documents: RwLock<Vec<(String, serde_json::Value)>>,
 }
 
 impl FlowRegistry {
@@ -71,6 +73,26 @@ impl FlowRegistry {
         if let Ok(mut f) = self.flows.write() {
             f.insert(id, flow);
         }
+    }
+
+    pub fn remove(&self, id: &str) -> bool {
+        self.flows
+            .write()
+            .map(|mut f| f.remove(id).is_some())
+            .unwrap_or(false)
+    }
+
+    /// Ids of the flows loaded.
+    pub fn ids(&self) -> Vec<String> {
+        self.flows
+            .read()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The documents read by [`FlowRegistry::load_dir`], ids assigned.
+    pub fn documents(&self) -> Vec<(String, serde_json::Value)> {
+        self.documents.read().map(|d| d.clone()).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -115,6 +137,10 @@ impl FlowRegistry {
             return Err(problems);
         }
         for (id, flow) in loaded {
+            let doc = serde_json::to_value(&flow).unwrap_or_default();
+            if let Ok(mut d) = self.documents.write() {
+                d.push((id.clone(), doc));
+            }
             self.insert(id, Arc::new(flow));
         }
         Ok(problems)

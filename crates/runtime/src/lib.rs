@@ -8,17 +8,22 @@
 //! Invariants: one call's trouble stays in that call (a failing TTS or URL fails one action);
 //! nothing read from the network or a file panics; ports return to the pool when a call ends.
 
+pub mod activeflow;
 pub mod audio;
 pub mod call;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod flows;
 pub mod guard;
 pub mod http;
 pub mod http_actions;
+pub mod live;
 pub mod media_session;
 pub mod metrics;
+pub mod outbox;
 pub mod ports;
+pub mod recording;
 pub mod sounds;
 pub mod tts;
 pub mod variables;

@@ -2,6 +2,7 @@
 //!
 //! `main` only parses arguments; [`run`] is the whole server, reachable from tests.
 
+mod control;
 mod settings;
 mod simulate;
 
@@ -185,17 +186,6 @@ fn init_tracing() {
         .try_init();
 }
 
-struct Status(Arc<runtime::Runtime>);
-
-impl api::ServerStatus for Status {
-    fn active_calls(&self) -> i64 {
-        self.0.active_calls()
-    }
-    fn metrics_text(&self) -> String {
-        self.0.render_metrics()
-    }
-}
-
 /// Run the server with the configuration at `config_path` until SIGTERM/SIGINT.
 pub async fn serve(config_path: PathBuf) -> Result<()> {
     let config = settings::load(Some(&config_path), std::env::vars())?;
@@ -209,7 +199,8 @@ pub async fn run(
 ) -> Result<()> {
     let drain = Duration::from_millis(config.shutdown.drain_timeout_ms);
     let api_listen = config.api.listen.clone();
-    let token_required = !config.api.token.is_empty();
+    let token = config.api.token.clone();
+    let token_required = !token.is_empty();
     let rt = Arc::new(runtime::Runtime::start(config).await?);
     for a in rt.sip_addrs() {
         tracing::info!(transport = ?a.transport, addr = %a.addr, "SIP ready");
@@ -224,7 +215,18 @@ pub async fn run(
     }
     tracing::info!(addr = %listener.local_addr()?, "API ready");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let router = api::router(Arc::new(Status(rt.clone())));
+    let store = rt
+        .shared()
+        .store
+        .clone()
+        .context("the runtime has no store")?;
+    let router = api::router(api::AppState {
+        control: Arc::new(control::Control {
+            runtime: rt.clone(),
+        }),
+        store,
+        token: Arc::from(token.as_str()),
+    });
     let http = tokio::spawn(api::serve(listener, router, async move {
         let _ = stop_rx.await;
     }));

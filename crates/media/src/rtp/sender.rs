@@ -67,6 +67,38 @@ impl RtpSender {
             .saturating_add(payload.len() as u64);
     }
 
+    /// Clears `out`, then writes a packet with its own payload type, marker
+    /// and timestamp, with this stream's SSRC and next sequence number: an
+    /// RFC 4733 event packet ([`EventPacket`](crate::rfc4733::EventPacket))
+    /// shares the audio stream's sequence space but not its payload type or
+    /// timestamp. Only the sequence number advances; moving the stream's
+    /// timestamp on (with [`skip`](RtpSender::skip)) is the caller's choice.
+    pub fn write_packet(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        timestamp: RtpTimestamp,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        out.reserve(HEADER_LEN + payload.len());
+        RtpHeader {
+            marker,
+            payload_type,
+            sequence: self.sequence,
+            timestamp,
+            ssrc: self.ssrc,
+        }
+        .write_to(out);
+        out.extend_from_slice(payload);
+        self.sequence = self.sequence.next();
+        self.packets_sent = self.packets_sent.saturating_add(1);
+        self.payload_octets_sent = self
+            .payload_octets_sent
+            .saturating_add(payload.len() as u64);
+    }
+
     /// Marks the next written packet as the start of a talkspurt (M=1).
     /// Call it when playback begins after silence.
     pub fn start_talkspurt(&mut self) {
@@ -187,6 +219,27 @@ mod tests {
         sender.set_payload_type(8);
         assert_eq!(sender.payload_type(), 8);
         assert_eq!(send(&mut sender, &[1]).payload_type, 8);
+    }
+
+    #[test]
+    fn write_packet_uses_its_own_pt_marker_and_timestamp_and_advances_only_the_sequence() {
+        let mut sender = RtpSender::new(Ssrc(9), 100, 8000, 0);
+        send(&mut sender, &[0; 160]);
+        let mut out = Vec::new();
+        sender.write_packet(101, true, RtpTimestamp(8160), &[5, 10, 0, 160], &mut out);
+        let packet = parse(&out).unwrap();
+        assert_eq!(packet.header.payload_type, 101);
+        assert!(packet.header.marker);
+        assert_eq!(packet.header.timestamp, RtpTimestamp(8160));
+        assert_eq!(packet.header.sequence, SeqNo(101));
+        assert_eq!(packet.payload, [5, 10, 0, 160]);
+        assert_eq!(sender.sequence(), SeqNo(102));
+        assert_eq!(
+            sender.timestamp(),
+            RtpTimestamp(8160),
+            "audio clock untouched"
+        );
+        assert_eq!(sender.packets_sent(), 2);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub fn require(program: &str) {
 
 pub struct Server {
     pub child: Option<Child>,
+    pub config_path: PathBuf,
+    pub env: Vec<(String, String)>,
     pub dir: tempdir::Dir,
     pub sip_port: u16,
     pub api_port: u16,
@@ -130,27 +132,28 @@ impl Server {
              [tts]\ncache_dir = \"{}\"\n\
              [sounds]\ndir = \"{}\"\n\
              [shutdown]\ndrain_timeout_ms = 3000\n\
-             [http]\nallow_private = [\"127.0.0.1\"]\ntimeout_ms = 2000\n{routes}\n",
+             [http]\nallow_private = [\"127.0.0.1\"]\ntimeout_ms = 2000\n\
+             [store]\nurl = \"sqlite://{}/switchyard.db\"\n\
+             [recordings]\ndir = \"{}\"\n{routes}\n",
             rtp_min + 98,
             flows_dir.display(),
             dir.path().join("tts").display(),
             root.join("sounds").display(),
+            dir.path().display(),
+            dir.path().join("recordings").display(),
         );
         let config_path = dir.path().join("switchyard.toml");
         std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .env("SWITCHYARD_LOG", "debug,symphonia=warn")
-            .envs(opts.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start switchyard");
+        let env: Vec<(String, String)> = opts
+            .env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let child = spawn_server(&config_path, dir.path(), &env);
         let mut server = Server {
             child: Some(child),
+            config_path,
+            env,
             dir,
             sip_port,
             api_port,
@@ -158,6 +161,13 @@ impl Server {
         };
         server.wait_healthy();
         server
+    }
+
+    /// Stop (SIGTERM) and start again on the same config, store and ports.
+    pub fn restart(&mut self) {
+        self.terminate();
+        self.child = Some(spawn_server(&self.config_path, self.dir.path(), &self.env));
+        self.wait_healthy();
     }
 
     fn wait_healthy(&mut self) {
@@ -240,6 +250,24 @@ impl Server {
     pub fn sipp(&self, scenario: &str, args: &[&str]) -> SippRun {
         sipp_against(self.sip_port, scenario, args)
     }
+}
+
+fn spawn_server(config_path: &Path, dir: &Path, env: &[(String, String)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config_path)
+        .env("SWITCHYARD_LOG", "debug,symphonia=warn,sqlx=warn")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start switchyard")
 }
 
 impl Drop for Server {
@@ -410,9 +438,17 @@ impl HttpStub {
     pub fn start(
         handler: impl Fn(&Recorded, usize) -> StubResponse + Send + Sync + 'static,
     ) -> HttpStub {
+        HttpStub::start_on(0, handler)
+    }
+
+    /// Like [`HttpStub::start`] on a chosen port (0 = any).
+    pub fn start_on(
+        port: u16,
+        handler: impl Fn(&Recorded, usize) -> StubResponse + Send + Sync + 'static,
+    ) -> HttpStub {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
@@ -529,4 +565,147 @@ pub fn simulate(flow_json: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, S
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// An HTTP response as the tests see it.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` (Connection: close).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    headers: &[(&str, &str)],
+) -> HttpReply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    if let Some(b) = body {
+        let _ = s.write_all(b);
+    }
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[head_end..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    HttpReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..i]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = i + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+/// A minimal WebSocket client (RFC 6455) reading text frames from `path`.
+pub struct WsClient {
+    stream: TcpStream,
+}
+
+impl WsClient {
+    pub fn connect(port: u16, path: &str) -> WsClient {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(req.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut b).expect("handshake");
+            head.push(b[0]);
+        }
+        let text = String::from_utf8_lossy(&head);
+        assert!(text.starts_with("HTTP/1.1 101"), "no upgrade: {text}");
+        WsClient { stream }
+    }
+
+    /// The next text frame, or `None` after `timeout`.
+    pub fn next_text(&mut self, timeout: Duration) -> Option<String> {
+        self.stream.set_read_timeout(Some(timeout)).ok()?;
+        let mut h = [0u8; 2];
+        self.stream.read_exact(&mut h).ok()?;
+        let mut len = u64::from(h[1] & 0x7f);
+        if len == 126 {
+            let mut l = [0u8; 2];
+            self.stream.read_exact(&mut l).ok()?;
+            len = u64::from(u16::from_be_bytes(l));
+        } else if len == 127 {
+            let mut l = [0u8; 8];
+            self.stream.read_exact(&mut l).ok()?;
+            len = u64::from_be_bytes(l);
+        }
+        let mut payload = vec![0u8; len as usize];
+        self.stream.read_exact(&mut payload).ok()?;
+        match h[0] & 0x0f {
+            1 => Some(String::from_utf8_lossy(&payload).into_owned()),
+            _ => self.next_text(timeout),
+        }
+    }
 }

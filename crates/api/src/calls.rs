@@ -1,0 +1,336 @@
+//! `/v1/activeflows` and `/v1/calls`: live state from the running calls, history from the store.
+
+use crate::error::{ApiError, ApiJson};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn record_json(r: &store::ActiveflowRecord) -> Value {
+    json!({
+        "id": r.id, "flow_id": r.flow_id, "call_id": r.call_id, "status": r.status,
+        "end_reason": r.end_reason, "current_action": Value::Null, "variables": r.variables,
+        "executed_actions": r.executed_actions, "waiting_on": Value::Null,
+        "webhook_uri": r.webhook_uri, "created_at": r.created_at, "ended_at": r.ended_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list_activeflows(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    let mut out = Vec::new();
+    let status = q.status.as_deref();
+    if !matches!(
+        status,
+        None | Some("running") | Some("waiting") | Some("ended")
+    ) {
+        return Err(ApiError::bad_request(
+            "invalid_status",
+            "status must be running, waiting or ended",
+        ));
+    }
+    if status != Some("ended") {
+        for id in s.control.live_activeflow_ids() {
+            if let Some(snap) = s.control.activeflow_snapshot(&id).await {
+                if status.is_none_or(|st| snap["status"] == st) {
+                    out.push(snap);
+                }
+            }
+        }
+    }
+    if matches!(status, None | Some("ended")) {
+        for r in s.store.activeflows(Some("ended"), limit).await? {
+            out.push(record_json(&r));
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(Json(json!({"activeflows": out})))
+}
+
+pub async fn get_activeflow(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(snap) = s.control.activeflow_snapshot(&id).await {
+        return Ok(Json(snap));
+    }
+    match s.store.activeflow(&id).await? {
+        Some(r) => Ok(Json(record_json(&r))),
+        None => Err(ApiError::not_found("activeflow", &id)),
+    }
+}
+
+pub async fn stop_activeflow(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if s.control.stop_activeflow(&id) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "stopping": true})),
+        ));
+    }
+    match s.store.activeflow(&id).await? {
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_ended",
+            "the activeflow has already ended",
+        )),
+        None => Err(ApiError::not_found("activeflow", &id)),
+    }
+}
+
+pub async fn delete_activeflow(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let was_live = s.control.stop_activeflow(&id);
+    if was_live {
+        // The record is written when it ends; wait briefly so it can be deleted too.
+        for _ in 0..40 {
+            if s.store.activeflow(&id).await?.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    let deleted = s.store.delete_activeflow(&id).await?;
+    if deleted || was_live {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("activeflow", &id))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartBody {
+    flow_id: Option<String>,
+    actions: Option<Value>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+    webhook_uri: Option<String>,
+    #[serde(default)]
+    stop_types: Vec<String>,
+}
+
+pub async fn start_activeflow(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<StartBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let _ = &b.stop_types; // used by `custom` actions (custom-actions issue)
+    let (flow_id, flow) = match (b.flow_id, b.actions) {
+        (Some(id), None) => {
+            let Some(stored) = s.store.flow(&id).await? else {
+                return Err(ApiError::bad_request(
+                    "unknown_flow",
+                    format!("no flow with id {id:?}"),
+                ));
+            };
+            let (f, _) = flow::load(&stored.document, &s.control.capabilities()).map_err(|p| {
+                ApiError::bad_request(
+                    "invalid_flow",
+                    "the stored flow is not valid for this build",
+                )
+                .with_details(
+                    p.iter()
+                        .map(|p| json!({"pointer": p.pointer, "message": p.message}))
+                        .collect(),
+                )
+            })?;
+            (id, f)
+        }
+        (None, Some(actions)) => {
+            let doc = json!({"actions": actions});
+            let (f, _) = flow::load(&doc, &s.control.capabilities()).map_err(|p| {
+                ApiError::bad_request("invalid_flow", "the actions are not valid").with_details(
+                    p.iter()
+                        .map(|p| json!({"pointer": p.pointer, "message": p.message}))
+                        .collect(),
+                )
+            })?;
+            (String::new(), f)
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "give exactly one of flow_id or actions",
+            ))
+        }
+    };
+    if let Some(u) = &b.webhook_uri {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "webhook_uri must be an http(s) URL",
+            ));
+        }
+    }
+    let vars = b.variables.into_iter().collect();
+    let id = s
+        .control
+        .start_activeflow(flow_id, Arc::new(flow), vars, b.webhook_uri)
+        .map_err(|e| ApiError::bad_request("invalid_variables", e))?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+pub async fn activeflow_event(
+    State(_s): State<AppState>,
+    Path(_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not_implemented",
+        "resuming parked custom actions arrives with the custom-actions feature",
+    ))
+}
+
+// ---- calls ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsQuery {
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+pub async fn list_calls(
+    State(s): State<AppState>,
+    Query(q): Query<CallsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    let mut out: Vec<Value> = s.control.live_calls().iter().map(|c| json!(c)).collect();
+    for c in s.store.calls(limit, q.offset.unwrap_or(0)).await? {
+        out.push(json!(c));
+    }
+    out.truncate(limit as usize);
+    Ok(Json(json!({"calls": out})))
+}
+
+pub async fn get_call(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(c) = s.control.live_call(&id) {
+        return Ok(Json(json!(c)));
+    }
+    match s.store.call(&id).await? {
+        Some(c) => Ok(Json(json!(c))),
+        None => Err(ApiError::not_found("call", &id)),
+    }
+}
+
+pub async fn hangup(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if s.control.hangup_call(&id) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "hanging_up": true})),
+        ));
+    }
+    match s.store.call(&id).await? {
+        Some(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_ended",
+            "the call has already ended",
+        )),
+        None => Err(ApiError::not_found("call", &id)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[serde(rename = "type")]
+    kind: String,
+    target: String,
+    #[serde(default)]
+    target_name: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginateBody {
+    source: Address,
+    destinations: Vec<Address>,
+    flow_id: Option<String>,
+    actions: Option<Value>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+}
+
+/// Validates the request; placing the call arrives with outbound calls.
+pub async fn originate(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<OriginateBody>,
+) -> Result<Json<Value>, ApiError> {
+    for a in std::iter::once(&b.source).chain(&b.destinations) {
+        if !matches!(a.kind.as_str(), "tel" | "sip") || a.target.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "invalid_address",
+                "an address needs type tel or sip and a target",
+            ));
+        }
+        let _ = (&a.target_name, &a.name);
+    }
+    if b.destinations.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "destinations is empty",
+        ));
+    }
+    match (&b.flow_id, &b.actions) {
+        (Some(id), None) => {
+            if s.store.flow(id).await?.is_none() {
+                return Err(ApiError::bad_request(
+                    "unknown_flow",
+                    format!("no flow with id {id:?}"),
+                ));
+            }
+        }
+        (None, Some(actions)) => {
+            let report = flow::validate(&json!({"actions": actions}), &s.control.capabilities());
+            if !report.is_valid() {
+                return Err(ApiError::bad_request(
+                    "invalid_flow",
+                    "the actions are not valid",
+                ));
+            }
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "give exactly one of flow_id or actions",
+            ))
+        }
+    }
+    if b.variables.len() > 100 {
+        return Err(ApiError::bad_request(
+            "invalid_variables",
+            "at most 100 variables",
+        ));
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "not_implemented",
+        "the request is valid, but placing outbound calls arrives with the outbound-calls feature",
+    ))
+}

@@ -1,0 +1,358 @@
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 document, built from the endpoint table below and
+//! the flow crate's own JSON Schema (so the flow body schema never drifts from the parser).
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// (method, path, summary, request body schema ref, success status, success schema ref).
+type Endpoint = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+const ENDPOINTS: &[Endpoint] = &[
+    (
+        "post",
+        "/v1/flows",
+        "Create a flow (validated; missing action ids assigned)",
+        Some("Flow"),
+        "201",
+        "Flow",
+    ),
+    ("get", "/v1/flows", "List flows", None, "200", "FlowList"),
+    (
+        "post",
+        "/v1/flows/validate",
+        "Validate a flow without storing it",
+        Some("Flow"),
+        "200",
+        "Validation",
+    ),
+    ("get", "/v1/flows/{id}", "Get a flow", None, "200", "Flow"),
+    (
+        "put",
+        "/v1/flows/{id}",
+        "Replace a flow",
+        Some("Flow"),
+        "200",
+        "Flow",
+    ),
+    ("delete", "/v1/flows/{id}", "Delete a flow", None, "204", ""),
+    (
+        "post",
+        "/v1/routes",
+        "Create a route (dialed user → flow)",
+        Some("RouteBody"),
+        "201",
+        "Route",
+    ),
+    ("get", "/v1/routes", "List routes", None, "200", "RouteList"),
+    (
+        "get",
+        "/v1/routes/{id}",
+        "Get a route",
+        None,
+        "200",
+        "Route",
+    ),
+    (
+        "put",
+        "/v1/routes/{id}",
+        "Replace a route",
+        Some("RouteBody"),
+        "200",
+        "Route",
+    ),
+    (
+        "delete",
+        "/v1/routes/{id}",
+        "Delete a route",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "get",
+        "/v1/activeflows",
+        "Live and ended activeflows",
+        None,
+        "200",
+        "ActiveflowList",
+    ),
+    (
+        "post",
+        "/v1/activeflows",
+        "Run a flow without a call",
+        Some("StartActiveflow"),
+        "201",
+        "Created",
+    ),
+    (
+        "get",
+        "/v1/activeflows/{id}",
+        "An activeflow: live state or history",
+        None,
+        "200",
+        "Activeflow",
+    ),
+    (
+        "delete",
+        "/v1/activeflows/{id}",
+        "Stop (if live) and delete an activeflow",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
+        "/v1/activeflows/{id}/stop",
+        "Stop a live activeflow",
+        None,
+        "202",
+        "Accepted",
+    ),
+    (
+        "post",
+        "/v1/activeflows/{id}/events",
+        "Resume a parked custom action",
+        Some("ResumeEvent"),
+        "200",
+        "Accepted",
+    ),
+    (
+        "get",
+        "/v1/calls",
+        "Live and recent calls",
+        None,
+        "200",
+        "CallList",
+    ),
+    (
+        "post",
+        "/v1/calls",
+        "Originate a call (not yet: 501 after validation)",
+        Some("Originate"),
+        "201",
+        "Created",
+    ),
+    ("get", "/v1/calls/{id}", "A call", None, "200", "Call"),
+    (
+        "post",
+        "/v1/calls/{id}/hangup",
+        "Hang up a live call",
+        None,
+        "202",
+        "Accepted",
+    ),
+    (
+        "get",
+        "/v1/recordings",
+        "Recordings",
+        None,
+        "200",
+        "RecordingList",
+    ),
+    (
+        "get",
+        "/v1/recordings/{id}",
+        "Recording metadata",
+        None,
+        "200",
+        "Recording",
+    ),
+    (
+        "delete",
+        "/v1/recordings/{id}",
+        "Delete a recording and its file",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "get",
+        "/v1/recordings/{id}/file",
+        "Download the file (Range supported)",
+        None,
+        "200",
+        "Binary",
+    ),
+    (
+        "get",
+        "/v1/events",
+        "Live events (WebSocket, or SSE with Accept: text/event-stream)",
+        None,
+        "200",
+        "Event",
+    ),
+    (
+        "get",
+        "/v1/openapi.json",
+        "This document",
+        None,
+        "200",
+        "Any",
+    ),
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The flow crate's JSON Schema with its `$defs` hoisted into `components/schemas` (as
+/// `flow.<name>`) so every `$ref` resolves inside the OpenAPI document.
+fn flow_schemas() -> (Value, Map<String, Value>) {
+    let mut schema = flow::schema();
+    let defs = schema
+        .as_object_mut()
+        .and_then(|o| o.remove("$defs"))
+        .and_then(|d| d.as_object().cloned())
+        .unwrap_or_default();
+    fn rewrite(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get_mut("$ref") {
+                    if let Some(name) = r.strip_prefix("#/$defs/") {
+                        *r = format!("#/components/schemas/flow.{name}");
+                    }
+                }
+                o.remove("$schema");
+                o.remove("$id");
+                o.values_mut().for_each(rewrite);
+            }
+            Value::Array(a) => a.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    rewrite(&mut schema);
+    let mut hoisted = Map::new();
+    for (name, mut def) in defs {
+        rewrite(&mut def);
+        hoisted.insert(format!("flow.{name}"), def);
+    }
+    (schema, hoisted)
+}
+
+fn components() -> Value {
+    let s = |props: Value, required: Value| json!({"type": "object", "properties": props, "required": required});
+    let address = json!({"type": "object", "additionalProperties": false,
+        "properties": {"type": {"enum": ["tel", "sip"]}, "target": {"type": "string", "minLength": 1},
+            "target_name": {"type": "string"}, "name": {"type": "string"}},
+        "required": ["type", "target"]});
+    let vars =
+        json!({"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 100});
+    let (flow_schema, flow_defs) = flow_schemas();
+    let mut all = json!({
+        "Flow": flow_schema,
+        "FlowList": s(json!({"flows": {"type": "array", "items": {"type": "object"}}}), json!(["flows"])),
+        "Validation": s(json!({"valid": {"type": "boolean"}, "problems": {"type": "array", "items": schema_ref("Problem")}}), json!(["valid", "problems"])),
+        "Problem": s(json!({"pointer": {"type": "string"}, "message": {"type": "string"}, "severity": {"enum": ["error", "warning"]}}), json!(["pointer", "message"])),
+        "RouteBody": {"type": "object", "additionalProperties": false,
+            "properties": {"match": {"type": "string", "minLength": 1, "maxLength": 128}, "flow_id": {"type": "string"}, "priority": {"type": "integer"}},
+            "required": ["match", "flow_id"]},
+        "Route": s(json!({"id": {"type": "string"}, "match": {"type": "string"}, "flow_id": {"type": "string"}, "priority": {"type": "integer"}}), json!(["id", "match", "flow_id"])),
+        "RouteList": s(json!({"routes": {"type": "array", "items": schema_ref("Route")}}), json!(["routes"])),
+        "StartActiveflow": {"type": "object", "additionalProperties": false,
+            "properties": {"flow_id": {"type": "string"}, "actions": {"type": "array"}, "variables": vars,
+                "webhook_uri": {"type": "string", "format": "uri"}, "stop_types": {"type": "array", "items": {"type": "string"}}}},
+        "Activeflow": s(json!({"id": {"type": "string"}, "flow_id": {"type": "string"}, "call_id": {"type": ["string", "null"]},
+            "status": {"enum": ["running", "waiting", "ended"]}, "end_reason": {"type": ["string", "null"]},
+            "current_action": {}, "variables": {"type": "object"}, "executed_actions": {"type": "array"}, "waiting_on": {}}),
+            json!(["id", "status"])),
+        "ActiveflowList": s(json!({"activeflows": {"type": "array", "items": schema_ref("Activeflow")}}), json!(["activeflows"])),
+        "ResumeEvent": {"type": "object", "additionalProperties": false,
+            "properties": {"type": {"type": "string"}, "payload": {}, "token": {"type": "string"}}, "required": ["type"]},
+        "Originate": {"type": "object", "additionalProperties": false,
+            "properties": {"source": address, "destinations": {"type": "array", "items": address, "minItems": 1},
+                "flow_id": {"type": "string"}, "actions": {"type": "array"}, "variables": vars},
+            "required": ["source", "destinations"]},
+        "Call": s(json!({"id": {"type": "string"}, "status": {"type": "string"}}), json!(["id", "status"])),
+        "CallList": s(json!({"calls": {"type": "array", "items": schema_ref("Call")}}), json!(["calls"])),
+        "Recording": s(json!({"id": {"type": "string"}}), json!(["id"])),
+        "RecordingList": s(json!({"recordings": {"type": "array", "items": schema_ref("Recording")}}), json!(["recordings"])),
+        "Created": s(json!({"id": {"type": "string"}}), json!(["id"])),
+        "Accepted": {"type": "object"},
+        "Event": s(json!({"type": {"type": "string"}, "data": {}, "timestamp": {"type": "string"}}), json!(["type", "data", "timestamp"])),
+        "Binary": {"type": "string", "format": "binary"},
+        "Any": {},
+        "Error": s(json!({"error": s(json!({"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "array"}}), json!(["code", "message"]))}), json!(["error"])),
+    });
+    if let Some(o) = all.as_object_mut() {
+        o.extend(flow_defs);
+    }
+    all
+}
+
+/// The OpenAPI document.
+pub fn build() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, path, summary, body, ok, ok_schema) in ENDPOINTS {
+        let operation_id = format!(
+            "{method}{}",
+            path.trim_start_matches("/v1")
+                .replace(['/', '{', '}', '.'], "_")
+        );
+        let mut op = json!({"summary": summary, "operationId": operation_id, "responses": {}});
+        if path.contains("{id}") {
+            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+        }
+        if let Some(b) = body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(b)}}});
+        }
+        let ok_body = if ok_schema.is_empty() {
+            json!({"description": "done"})
+        } else {
+            json!({"description": "ok", "content": {"application/json": {"schema": schema_ref(ok_schema)}}})
+        };
+        op["responses"][*ok] = ok_body;
+        for (code, what) in [
+            ("400", "bad request"),
+            ("401", "missing or wrong token"),
+            ("404", "not found"),
+        ] {
+            op["responses"][code] = json!({"description": what,
+                "content": {"application/json": {"schema": schema_ref("Error")}}});
+        }
+        if *method == "post" && (path.ends_with("/events") || *path == "/v1/calls") {
+            op["responses"]["501"] = json!({"description": "not implemented yet",
+                "content": {"application/json": {"schema": schema_ref("Error")}}});
+        }
+        if path.ends_with("/stop")
+            || path.ends_with("/hangup")
+            || path.ends_with("/events")
+            || *method == "post" && *path == "/v1/flows"
+        {
+            op["responses"]["409"] = json!({"description": "conflict",
+                "content": {"application/json": {"schema": schema_ref("Error")}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    for (p, summary) in [
+        ("/health", "Liveness and call count"),
+        ("/metrics", "Prometheus metrics"),
+    ] {
+        paths.insert(
+            p.to_string(),
+            json!({"get": {"summary": summary, "security": [], "responses": {"200": {"description": "ok"}}}}),
+        );
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "switchyard", "version": env!("CARGO_PKG_VERSION"),
+            "description": "Programmable SIP voice server: flows, activeflows, calls, recordings, live events."},
+        "paths": paths,
+        "components": {
+            "schemas": components(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
