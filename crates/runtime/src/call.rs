@@ -6,7 +6,9 @@ use crate::engine::Shared;
 use crate::flows::capabilities;
 use crate::http_actions::{self, FetchContext};
 use crate::live::CallState;
-use crate::media_session::{next_phase_index, MediaParams, MediaSession};
+use crate::media_session::{
+    next_phase_index, MediaCommand, MediaParams, MediaSession, PlaybackEnd,
+};
 use crate::metrics::CallOutcome;
 use crate::tts::Utterance;
 use crate::variables::call_variables;
@@ -63,11 +65,13 @@ fn q850_text(cause: u16) -> &'static str {
 }
 
 /// What the media stream negotiated.
+#[derive(Debug, Clone, Copy)]
 struct Session {
     codec: AudioCodec,
     payload_type: u8,
     sends: bool,
     remote: Option<std::net::SocketAddr>,
+    telephone_event: Option<u8>,
 }
 
 fn media_codec(c: sdp::Codec) -> Option<AudioCodec> {
@@ -84,6 +88,7 @@ fn session_of(n: &sdp::Negotiated) -> Option<Session> {
         payload_type: n.payload_type,
         sends: n.direction.sends(),
         remote: n.remote_rtp,
+        telephone_event: n.telephone_event,
     })
 }
 
@@ -161,15 +166,17 @@ async fn handle(
                 payload_type: 0,
                 sends: true,
                 remote: None,
+                telephone_event: Some(sdp::TELEPHONE_EVENT_PAYLOAD_TYPE),
             },
         ),
     };
-    let media = match MediaSession::start(
+    let (media, mut media_events) = match MediaSession::start(
         ports,
         MediaParams {
             remote: session.remote,
             codec: session.codec,
             payload_type: session.payload_type,
+            telephone_event: session.telephone_event,
             sending: false,
             phase_index: next_phase_index(),
         },
@@ -222,12 +229,12 @@ async fn handle(
         shared,
         handle: &handle,
         media: &media,
-        session: Mutex::new((
-            session.codec,
-            session.payload_type,
-            session.sends,
-            session.remote,
-        )),
+        session: Mutex::new(session),
+        digits: DigitBuffer::default(),
+        amd: Mutex::new(None),
+        amd_ready: tokio::sync::Notify::new(),
+        amd_hangup: AtomicBool::new(false),
+        recording_active: AtomicBool::new(false),
         answered: AtomicBool::new(false),
         ringing: AtomicBool::new(false),
         state,
@@ -262,6 +269,11 @@ async fn handle(
         let completion = loop {
             tokio::select! {
                 c = &mut fut => break Ok(c),
+                me = media_events.recv() => {
+                    if let Some(me) = me {
+                        ctx.on_media_event(me, &mut cursor, &tracker);
+                    }
+                }
                 ev = call.events.recv() => {
                     if let Some(end) = ctx.on_event(ev) {
                         break Err(end);
@@ -276,14 +288,25 @@ async fn handle(
             }
         };
         match completion {
-            Ok(c) => {
-                if matches!(c, Completion::Failed(_)) {
+            Ok(Executed {
+                completion,
+                vars,
+                hung_up,
+            }) => {
+                if matches!(completion, Completion::Failed(_)) {
                     shared
                         .metrics
                         .actions_failed
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                cursor.complete(clock(), c);
+                for (k, v) in vars {
+                    cursor.variables_mut().set(k, v);
+                }
+                cursor.complete(clock(), completion);
+                if hung_up {
+                    hung_up_by_flow = true;
+                    break CallEnd::Flow(EndReason::Hangup);
+                }
             }
             Err(CallEnd::Api) => {
                 cursor.stop(clock());
@@ -296,8 +319,10 @@ async fn handle(
         }
     };
     tracker.publish_progress(shared, &cursor);
+    let recording = ctx.recording_active.load(Ordering::SeqCst);
     drop(ctx);
     media.stop_playback();
+    media_actions::finish_recordings(shared, &media, &mut media_events, recording).await;
 
     let (outcome, side) = match end {
         CallEnd::Flow(reason) => {
@@ -337,6 +362,32 @@ async fn wait_terminated(
     }
 }
 
+#[path = "call_media.rs"]
+mod media_actions;
+
+/// How a command ended, with variables to set before the cursor hears of it.
+struct Executed {
+    completion: Completion,
+    vars: Vec<(String, String)>,
+    /// The action hung the call up (amd with machine_handle hangup).
+    hung_up: bool,
+}
+
+impl From<Completion> for Executed {
+    fn from(completion: Completion) -> Executed {
+        Executed {
+            completion,
+            vars: Vec::new(),
+            hung_up: false,
+        }
+    }
+}
+
+/// Whether a DTMF digit interrupts the prompt (`digits_handle: "next"`).
+fn barge_in(h: &Option<flow::options::DigitsHandle>) -> bool {
+    matches!(h, Some(flow::options::DigitsHandle::Next))
+}
+
 #[derive(Debug)]
 enum CallEnd {
     /// The flow ended (finished, stopped, hangup action, budget).
@@ -347,15 +398,21 @@ enum CallEnd {
     Api,
 }
 
-/// (codec, payload type, we send, remote address).
-type SessionTuple = (AudioCodec, u8, bool, Option<std::net::SocketAddr>);
-
 struct CallContext<'a> {
     shared: &'a Arc<Shared>,
     handle: &'a sip::CallHandle,
     media: &'a MediaSession,
-    /// (codec, payload type, we send, remote address) as last negotiated.
-    session: Mutex<SessionTuple>,
+    /// The media parameters as last negotiated.
+    session: Mutex<Session>,
+    /// Digits received and not yet consumed (type-ahead), and a wake-up for waiters.
+    digits: DigitBuffer,
+    /// The last AMD verdict, for a blocking `amd` action.
+    amd: Mutex<Option<media::amd::AmdVerdict>>,
+    amd_ready: tokio::sync::Notify,
+    /// The running `amd` hangs up on a machine verdict.
+    amd_hangup: AtomicBool,
+    /// A recording is running (so the end of the call must finish it).
+    recording_active: AtomicBool,
     answered: AtomicBool,
     ringing: AtomicBool,
     state: &'a Arc<CallState>,
@@ -365,18 +422,30 @@ struct CallContext<'a> {
 }
 
 impl CallContext<'_> {
-    fn session(&self) -> SessionTuple {
-        // A poisoned lock only means another thread panicked mid-update; the tuple is Copy.
+    fn session(&self) -> Session {
+        // A poisoned lock only means another thread panicked mid-update; Session is Copy.
         *self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn set_session(&self, s: &Session) {
-        *self.session.lock().unwrap_or_else(|e| e.into_inner()) =
-            (s.codec, s.payload_type, s.sends, s.remote);
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = *s;
     }
 
     fn codec(&self) -> AudioCodec {
-        self.session().0
+        self.session().codec
+    }
+
+    /// Tell the media task the current parameters (sending only once answered).
+    fn apply_session(&self) {
+        let s = self.session();
+        let sending = s.sends && self.answered.load(Ordering::SeqCst);
+        self.media.send(MediaCommand::Update {
+            remote: s.remote,
+            sending,
+            codec: s.codec,
+            payload_type: s.payload_type,
+            telephone_event: s.telephone_event,
+        });
     }
 
     fn ensure_answered(&self) {
@@ -385,8 +454,7 @@ impl CallContext<'_> {
         }
         self.handle.answer(self.our_sdp.clone().into_bytes());
         self.state.answered(self.shared);
-        let (codec, pt, sends, remote) = self.session();
-        self.media.update(remote, sends, codec, pt);
+        self.apply_session();
     }
 
     /// Ring before anything that takes time while the call is not answered yet.
@@ -397,7 +465,26 @@ impl CallContext<'_> {
         }
     }
 
-    async fn execute(&self, command: Command, fetch: Option<FetchContext>) -> Completion {
+    /// Perform `command`; media actions live in [`media_actions`].
+    async fn execute(&self, command: Command, fetch: Option<FetchContext>) -> Executed {
+        match command {
+            Command::DigitsReceive(o) => self.digits_receive(o).await,
+            Command::DigitsSend(o) => self.digits_send(o).await.into(),
+            Command::RecordingStart(o) => self.recording_start(o).await,
+            Command::RecordingStop => {
+                self.media.send(MediaCommand::StopRecording(
+                    crate::recording::EndReason::Stop,
+                ));
+                Completion::Done.into()
+            }
+            Command::Amd(o) => self.amd(o).await,
+            Command::Echo { duration_ms } => self.echo(duration_ms, false).await.into(),
+            Command::StreamEcho { duration_ms } => self.echo(duration_ms, true).await.into(),
+            other => self.execute_basic(other, fetch).await.into(),
+        }
+    }
+
+    async fn execute_basic(&self, command: Command, fetch: Option<FetchContext>) -> Completion {
         match command {
             Command::Answer => {
                 self.ensure_answered();
@@ -406,15 +493,16 @@ impl CallContext<'_> {
             Command::Talk(opt) => {
                 self.ensure_answered();
                 let u = Utterance {
-                    text: opt.text,
-                    language: opt.language.unwrap_or_else(|| "en-US".into()),
-                    voice: opt.voice_id,
+                    text: opt.text.clone(),
+                    language: opt.language.clone().unwrap_or_else(|| "en-US".into()),
+                    voice: opt.voice_id.clone(),
                 };
                 match self.shared.tts.synthesize(&u).await {
                     Ok(pcm) => {
                         let key = crate::tts::Tts::cache_key(&u);
                         let prompt = self.shared.sounds.encoded(&key, self.codec(), &pcm);
-                        self.media.play(vec![prompt]).await;
+                        self.play_interruptible(vec![prompt], barge_in(&opt.digits_handle))
+                            .await;
                         Completion::Done
                     }
                     Err(e) => {
@@ -433,7 +521,12 @@ impl CallContext<'_> {
                 for url in &opt.stream_urls {
                     match self.shared.sounds.prompt(url, self.codec()).await {
                         Ok(p) => {
-                            self.media.play(vec![p]).await;
+                            let end = self
+                                .play_interruptible(vec![p], barge_in(&opt.digits_handle))
+                                .await;
+                            if end == PlaybackEnd::Stopped {
+                                break;
+                            }
                         }
                         Err(e) => {
                             warn!(error = %e, "play failed");
@@ -498,8 +591,7 @@ impl CallContext<'_> {
                             if let Ok(n) = sdp::process_answer(&our, &answer) {
                                 if let Some(s) = session_of(&n) {
                                     self.set_session(&s);
-                                    self.media
-                                        .update(s.remote, s.sends, s.codec, s.payload_type);
+                                    self.apply_session();
                                 }
                             }
                         }
@@ -511,7 +603,12 @@ impl CallContext<'_> {
                 self.on_reoffer(cseq, sdp);
                 None
             }
-            DialogEvent::Info { .. } => None,
+            DialogEvent::Info { content_type, body } => {
+                if let Some(d) = info_digit(&content_type, &body) {
+                    self.media.send(MediaCommand::InfoDigit(d));
+                }
+                None
+            }
             DialogEvent::Cancelled => Some(CallEnd::Remote(CallOutcome::Cancelled)),
             DialogEvent::RemoteBye { .. } => Some(CallEnd::Remote(CallOutcome::Completed)),
             DialogEvent::AckTimeout => Some(CallEnd::Remote(CallOutcome::Failed)),
@@ -538,15 +635,88 @@ impl CallContext<'_> {
         match result {
             Some((answer, s)) => {
                 self.set_session(&s);
-                if self.answered.load(Ordering::SeqCst) {
-                    self.media
-                        .update(s.remote, s.sends, s.codec, s.payload_type);
-                }
+                self.apply_session();
                 info!(sending = s.sends, "re-offer answered");
                 self.handle
                     .answer_reoffer(cseq, Ok(answer.to_string().into_bytes()));
             }
             None => self.handle.answer_reoffer(cseq, Err(488)),
         }
+    }
+}
+
+/// The DTMF key in a SIP INFO body: `application/dtmf-relay` (`Signal=5`) or
+/// `application/dtmf` (`5`).
+fn info_digit(content_type: &str, body: &[u8]) -> Option<char> {
+    let text = std::str::from_utf8(body).ok()?;
+    let value = if content_type.contains("dtmf-relay") {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then_some(v.trim())
+        })?
+    } else if content_type.contains("application/dtmf") {
+        text.trim()
+    } else {
+        return None;
+    };
+    let c = value.chars().next()?.to_ascii_uppercase();
+    match value {
+        "10" => Some('*'),
+        "11" => Some('#'),
+        _ if value.len() == 1 && "0123456789*#ABCD".contains(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// Digits received and not consumed yet (type-ahead), with a wake-up for whoever waits.
+#[derive(Default)]
+struct DigitBuffer {
+    queue: Mutex<std::collections::VecDeque<char>>,
+    arrived: tokio::sync::Notify,
+}
+
+impl DigitBuffer {
+    fn push(&self, d: char) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(d);
+        self.arrived.notify_waiters();
+    }
+
+    fn pop(&self) -> Option<char> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::info_digit;
+
+    #[test]
+    fn info_bodies_carry_digits() {
+        assert_eq!(
+            info_digit("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"),
+            Some('5')
+        );
+        assert_eq!(
+            info_digit("application/dtmf-relay", b"Signal= #\r\n"),
+            Some('#')
+        );
+        assert_eq!(info_digit("application/dtmf", b"11"), Some('#'));
+        assert_eq!(info_digit("application/dtmf", b"b"), Some('B'));
+        assert_eq!(info_digit("text/plain", b"5"), None);
+        assert_eq!(info_digit("application/dtmf-relay", b"Duration=160"), None);
+        assert_eq!(info_digit("application/dtmf", b"\xff"), None);
     }
 }

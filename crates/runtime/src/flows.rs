@@ -15,6 +15,13 @@ pub const EXECUTABLE: &[&str] = &[
     "sleep",
     "hangup",
     "stop",
+    "digits_receive",
+    "digits_send",
+    "recording_start",
+    "recording_stop",
+    "amd",
+    "echo",
+    "stream_echo",
     // control, executed by the cursor itself
     "goto",
     "branch",
@@ -171,6 +178,13 @@ pub fn load_file_with(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let format_problems = unsupported_recording_formats(&value);
+    if !format_problems.is_empty() {
+        return Err(format_problems
+            .into_iter()
+            .map(|(pointer, message)| problem(&pointer, message, false))
+            .collect());
+    }
     match flow::load(&value, caps) {
         Ok((flow, warnings)) => {
             let id = flow
@@ -191,4 +205,33 @@ pub fn load_file_with(
             })
             .collect()),
     }
+}
+
+/// `recording_start` with a format this build cannot encode (only WAV is built in): the
+/// pointer and message for each, so such a flow is refused when it is loaded.
+pub fn unsupported_recording_formats(doc: &serde_json::Value) -> Vec<(String, String)> {
+    let actions = doc
+        .get("actions")
+        .and_then(|a| a.as_array())
+        .or_else(|| doc.as_array());
+    let prefix = if doc.get("actions").is_some() {
+        "/actions"
+    } else {
+        ""
+    };
+    let mut out = Vec::new();
+    for (i, a) in actions.into_iter().flatten().enumerate() {
+        if a.get("type").and_then(|t| t.as_str()) != Some("recording_start") {
+            continue;
+        }
+        if let Some(f) = a.pointer("/option/format").and_then(|f| f.as_str()) {
+            if f == "mp3" || f == "ogg" {
+                out.push((
+                    format!("{prefix}/{i}/option/format"),
+                    format!("recording format `{f}` is not supported by this build (no encoder); use `wav`"),
+                ));
+            }
+        }
+    }
+    out
 }
