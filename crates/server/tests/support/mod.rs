@@ -289,7 +289,11 @@ pub struct SippRun {
 pub fn sipp_against(port: u16, scenario: &str, args: &[&str]) -> SippRun {
     require("sipp");
     let dir = tempdir::Dir::new("sipp");
-    let scenario_path = repo_root().join("tests/sipp").join(scenario);
+    let scenario_path = if scenario.starts_with('/') {
+        PathBuf::from(scenario)
+    } else {
+        repo_root().join("tests/sipp").join(scenario)
+    };
     let local_port = free_port().to_string();
     let mut cmd = Command::new("sipp");
     cmd.current_dir(dir.path())
