@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-want=("${@:-B0 B1 B6}"); want=" ${want[*]} "
+want=("${@:-B0 B1 B3 B6}"); want=" ${want[*]} "
 work=$(mktemp -d /tmp/switchyard-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -111,6 +111,15 @@ if [[ $want == *" B1 "* ]]; then
   row B1 "2 s prompt calls/s (failed $fail, retrans $re)" "$rate" ">= 1000" "" ""
   row "" "  talk time avg s (target 2.00-2.10)" "$(python3 -c "print(round($talk/1000,3))")" "2.00-2.10" "" ""
   row "" "  late frames / server CPU s" "$late / $(python3 -c "print(round($c1-$c0,1))")" "" "" ""
+fi
+
+if [[ $want == *" B3 "* ]]; then
+  out=$(cargo bench -q -p server --bench dtmf_latency 2>/dev/null | grep '^B3' || true)
+  idle=$(echo "$out" | awk '/B3 idle/{for(i=1;i<=NF;i++) if($i=="p99") print $(i+1)}')
+  loaded=$(echo "$out" | awk '/B3 loaded/{for(i=1;i<=NF;i++) if($i=="p99") print $(i+1)}')
+  calls=$(echo "$out" | sed -n 's/.*loaded (\([0-9?]*\) calls.*/\1/p')
+  row B3 "RFC 2833 digit -> BYE p99 ms, idle" "${idle:-n/a}" "<= 20" "" ""
+  row "" "  p99 ms with ${calls:-?} calls streaming" "${loaded:-n/a}" "<= 40" "" ""
 fi
 
 if [[ $want == *" B6 "* ]]; then
