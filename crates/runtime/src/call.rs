@@ -319,6 +319,8 @@ async fn handle(
         }
     };
     tracker.publish_progress(shared, &cursor);
+    // The activeflow is over now, even if the BYE transaction still takes a while.
+    crate::activeflow::finish(shared, &tracker, &cursor).await;
     let recording = ctx.recording_active.load(Ordering::SeqCst);
     drop(ctx);
     media.stop_playback();
@@ -339,7 +341,6 @@ async fn handle(
         CallEnd::Api => (CallOutcome::Completed, "switchyard"),
     };
     info!(end_reason = ?cursor.end_reason(), actions = cursor.executed().len(), "activeflow ended");
-    crate::activeflow::finish(shared, &tracker, &cursor).await;
     (outcome, side)
 }
 

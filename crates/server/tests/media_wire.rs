@@ -1,0 +1,244 @@
+//! What crosses the wire for barge-in, digits_send (RFC 4733 out) and echo, seen by a
+//! raw-socket caller.
+
+mod support;
+
+use serde_json::json;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+use support::{flow, http, Server, ServerOptions};
+
+struct Caller {
+    sip: UdpSocket,
+    rtp: UdpSocket,
+    server_rtp: u16,
+}
+
+fn call(server_port: u16, call_id: &str) -> Caller {
+    let sip = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sip.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let (lp, rp) = (
+        sip.local_addr().unwrap().port(),
+        rtp.local_addr().unwrap().port(),
+    );
+    let body = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio {rp} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+    );
+    let invite = format!(
+        "INVITE sip:1@127.0.0.1:{server_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-{call_id}\r\n\
+From: <sip:w@127.0.0.1>;tag=w1\r\nTo: <sip:1@127.0.0.1>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n\
+Contact: <sip:w@127.0.0.1:{lp}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sip.send_to(invite.as_bytes(), ("127.0.0.1", server_port))
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        let Ok((n, _)) = sip.recv_from(&mut buf) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 200") {
+            continue;
+        }
+        let to = text
+            .lines()
+            .find(|l| l.starts_with("To:"))
+            .unwrap()
+            .to_string();
+        let server_rtp = text
+            .lines()
+            .find_map(|l| l.strip_prefix("m=audio "))
+            .and_then(|l| l.split(' ').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap();
+        let ack = format!(
+            "ACK sip:1@127.0.0.1:{server_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-a{call_id}\r\n\
+From: <sip:w@127.0.0.1>;tag=w1\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        );
+        sip.send_to(ack.as_bytes(), ("127.0.0.1", server_port))
+            .unwrap();
+        return Caller {
+            sip,
+            rtp,
+            server_rtp,
+        };
+    }
+    panic!("no 200 OK");
+}
+
+/// (payload type, marker, timestamp, payload) of every RTP packet within `for_ms`.
+fn collect(rtp: &UdpSocket, for_ms: u64) -> Vec<(u8, bool, u32, Vec<u8>)> {
+    rtp.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(for_ms) {
+        if let Ok((n, _)) = rtp.recv_from(&mut buf) {
+            if n >= 12 {
+                out.push((
+                    buf[1] & 0x7f,
+                    buf[1] & 0x80 != 0,
+                    u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]),
+                    buf[12..n].to_vec(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn event_packet(seq: u16, ts: u32, digit: u8, end: bool, duration: u16, marker: bool) -> Vec<u8> {
+    let mut p = vec![0x80, if marker { 0x80 | 101 } else { 101 }];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&0x0102_0304u32.to_be_bytes());
+    p.extend_from_slice(&[digit, if end { 0x80 | 10 } else { 10 }]);
+    p.extend_from_slice(&duration.to_be_bytes());
+    p
+}
+
+#[test]
+fn digits_send_emits_rfc4733_events_with_three_end_packets() {
+    let s = Server::start(ServerOptions {
+        flows: vec![(
+            "f",
+            flow(
+                "f",
+                json!([
+                    {"type": "answer"},
+                    {"type": "sleep", "option": {"duration": 300}},
+                    {"type": "digits_send", "option": {"digits": "12#", "duration": 100, "interval": 100}},
+                    {"type": "sleep", "option": {"duration": 300}},
+                    {"type": "hangup"}
+                ]),
+            ),
+        )],
+        ..Default::default()
+    });
+    let c = call(s.sip_port, "send-1");
+    let packets = collect(&c.rtp, 2000);
+    let events: Vec<_> = packets.iter().filter(|p| p.0 == 101).collect();
+    let mut digits = Vec::new();
+    for e in &events {
+        let (code, end) = (e.3[0], e.3[1] & 0x80 != 0);
+        if e.1 {
+            digits.push(code);
+        }
+        let _ = end;
+    }
+    assert_eq!(digits, vec![1, 2, 11], "one marker per digit: {events:?}");
+    for code in [1u8, 2, 11] {
+        let of: Vec<_> = events.iter().filter(|e| e.3[0] == code).collect();
+        let ends = of.iter().filter(|e| e.3[1] & 0x80 != 0).count();
+        assert_eq!(ends, 3, "digit {code}: three end packets");
+        assert!(
+            of.iter().all(|e| e.2 == of[0].2),
+            "digit {code}: one timestamp for the event"
+        );
+        let last = u16::from_be_bytes([of[of.len() - 1].3[2], of[of.len() - 1].3[3]]);
+        assert_eq!(last, 800, "digit {code}: 100 ms = 800 ticks");
+    }
+}
+
+#[test]
+fn a_digit_stops_a_prompt_at_once_and_is_kept_for_digits_receive() {
+    let dir = support::tempdir::Dir::new("barge");
+    let long = dir.path().join("long.wav");
+    support::write_tone_wav(&long, 500.0, 10.0);
+    let s = Server::start(ServerOptions {
+        flows: vec![(
+            "f",
+            flow(
+                "f",
+                json!([
+                    {"type": "answer"},
+                    {"type": "play", "option": {"stream_urls": [format!("file://{}", long.display())], "digits_handle": "next"}},
+                    {"type": "digits_receive", "option": {"duration": 3000, "length": 1}},
+                    {"type": "variable_set", "option": {"key": "chosen", "value": "${call.digits}"}},
+                    {"type": "hangup"}
+                ]),
+            ),
+        )],
+        ..Default::default()
+    });
+    let c = call(s.sip_port, "barge-1");
+    let _ = collect(&c.rtp, 500);
+    let t0 = Instant::now();
+    for (i, end) in [(0u16, false), (1, false), (2, true), (3, true), (4, true)] {
+        let p = event_packet(i, 5000, 7, end, 160 * (i + 1), i == 0);
+        c.rtp.send_to(&p, ("127.0.0.1", c.server_rtp)).unwrap();
+    }
+    // The tone stops: the frames after the digit are silence (µ-law 0xFF) within ~2 frames.
+    let after = collect(&c.rtp, 300);
+    let audio: Vec<_> = after.iter().filter(|p| p.0 == 0).collect();
+    let loud = audio
+        .iter()
+        .take_while(|p| p.3.iter().any(|&b| b != 0xFF))
+        .count();
+    assert!(loud <= 3, "{loud} tone frames after the digit");
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    // The flow goes on and the digit reached digits_receive.
+    let calls = http(s.api_port, "GET", "/v1/calls", None, &[]).json();
+    let af_id = calls["calls"][0]["activeflow_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/activeflows/{af_id}");
+    assert!(s.wait_for(Duration::from_secs(5), |s| {
+        http(s.api_port, "GET", &path, None, &[]).json()["status"] == "ended"
+    }));
+    let af = http(s.api_port, "GET", &path, None, &[]).json();
+    assert_eq!(af["variables"]["chosen"], "7", "{af}");
+    drop(c.sip);
+}
+
+#[test]
+fn echo_returns_the_callers_audio() {
+    let s = Server::start(ServerOptions {
+        flows: vec![(
+            "f",
+            flow(
+                "f",
+                json!([
+                    {"type": "answer"},
+                    {"type": "echo", "option": {"duration": 3000}},
+                    {"type": "hangup"}
+                ]),
+            ),
+        )],
+        ..Default::default()
+    });
+    let c = call(s.sip_port, "echo-1");
+    std::thread::sleep(Duration::from_millis(200));
+    // 40 frames of a recognisable payload.
+    let marker: Vec<u8> = (0..160u32).map(|i| (i % 100) as u8 + 20).collect();
+    let mut seen = 0;
+    c.rtp
+        .set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    for i in 0..40u16 {
+        let mut p = vec![0x80, 0];
+        p.extend_from_slice(&i.to_be_bytes());
+        p.extend_from_slice(&(u32::from(i) * 160).to_be_bytes());
+        p.extend_from_slice(&0x0a0b_0c0du32.to_be_bytes());
+        p.extend_from_slice(&marker);
+        c.rtp.send_to(&p, ("127.0.0.1", c.server_rtp)).unwrap();
+        let until = Instant::now() + Duration::from_millis(20);
+        while Instant::now() < until {
+            if let Ok((n, _)) = c.rtp.recv_from(&mut buf) {
+                if n == 172 && buf[12..n] == marker[..] {
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen >= 30, "only {seen} of 40 frames echoed");
+}
