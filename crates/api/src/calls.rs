@@ -43,7 +43,7 @@ pub async fn list_activeflows(
             "status must be running, waiting or ended",
         ));
     }
-    if status != Some("ended") {
+    {
         for id in s.control.live_activeflow_ids() {
             if let Some(snap) = s.control.activeflow_snapshot(&id).await {
                 if status.is_none_or(|st| snap["status"] == st) {
@@ -53,8 +53,14 @@ pub async fn list_activeflows(
         }
     }
     if matches!(status, None | Some("ended")) {
+        let seen: std::collections::HashSet<String> = out
+            .iter()
+            .filter_map(|a| a["id"].as_str().map(str::to_string))
+            .collect();
         for r in s.store.activeflows(Some("ended"), limit).await? {
-            out.push(record_json(&r));
+            if !seen.contains(&r.id) {
+                out.push(record_json(&r));
+            }
         }
     }
     out.truncate(limit as usize);
@@ -214,8 +220,14 @@ pub async fn list_calls(
 ) -> Result<impl IntoResponse, ApiError> {
     let limit = q.limit.unwrap_or(100).min(1000);
     let mut out: Vec<Value> = s.control.live_calls().iter().map(|c| json!(c)).collect();
+    let live: std::collections::HashSet<String> = out
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect();
     for c in s.store.calls(limit, q.offset.unwrap_or(0)).await? {
-        out.push(json!(c));
+        if !live.contains(&c.id) {
+            out.push(json!(c));
+        }
     }
     out.truncate(limit as usize);
     Ok(Json(json!({"calls": out})))

@@ -246,12 +246,13 @@ pub async fn finish(shared: &Shared, tracker: &Tracker, cursor: &Cursor) {
         "activeflow_ended",
         json!({"activeflow_id": tracker.id, "call_id": tracker.call_id, "end_reason": cursor.end_reason()}),
     );
-    if let Some(store) = &shared.store {
-        if let Err(e) = store.upsert_activeflow(&tracker.record(cursor)).await {
-            tracing::warn!(error = %e, "cannot store the activeflow record");
-        }
-    }
+    let record = tracker.record(cursor);
+    shared
+        .live
+        .ended_activeflows
+        .insert(tracker.id.clone(), tracker.snapshot(cursor));
     shared.live.activeflows.remove(&tracker.id);
+    shared.persist(crate::records::Record::Activeflow(record));
 }
 
 async fn execute_headless(

@@ -49,9 +49,15 @@ pub struct Shared {
     pub store: Option<store::Store>,
     /// Routes managed through the API (tried before the config's `[[routes]]`).
     pub routes: RwLock<Vec<store::StoredRoute>>,
+    records: tokio::sync::mpsc::UnboundedSender<crate::records::Record>,
 }
 
 impl Shared {
+    /// Hand a finished record to the writer; never waits.
+    pub fn persist(&self, r: crate::records::Record) {
+        let _ = self.records.send(r);
+    }
+
     /// The flow id for a dialed user: API routes by priority, then `[[routes]]`.
     pub fn route(&self, user: &str) -> Option<String> {
         if let Ok(routes) = self.routes.read() {
@@ -154,6 +160,7 @@ impl Runtime {
             .map_err(|e| StartError::Config(format!("http.allow_private: {e}")))?,
         );
         let (deliveries_tx, deliveries_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (records_tx, records_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new(Some(config.events.webhook_uri.clone()), Some(deliveries_tx));
         crate::outbox::start(store.clone(), http.clone(), deliveries_rx);
         let shared = Arc::new(Shared {
@@ -161,6 +168,7 @@ impl Runtime {
             live: Live::default(),
             store: Some(store),
             routes: RwLock::new(routes),
+            records: records_tx,
             sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
             http,
             tts: Tts::new(
@@ -186,6 +194,7 @@ impl Runtime {
             max_calls: config.limits.max_calls,
         })
         .await?;
+        crate::records::start(shared.clone(), records_rx);
         let s = shared.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod ports;
 pub mod recording;
+pub mod records;
 pub mod sounds;
 pub mod tts;
 pub mod variables;

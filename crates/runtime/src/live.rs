@@ -15,11 +15,17 @@ use tokio::sync::mpsc;
 pub struct Live {
     pub calls: DashMap<String, Arc<CallState>>,
     pub activeflows: DashMap<String, mpsc::UnboundedSender<Control>>,
+    /// Ended, not yet written to the store (see `records`).
+    pub ended_calls: DashMap<String, store::CallRecord>,
+    pub ended_activeflows: DashMap<String, serde_json::Value>,
 }
 
 impl Live {
     /// Ask a live activeflow for its state; `None` when it is not live (or did not answer).
     pub async fn activeflow_snapshot(&self, id: &str) -> Option<serde_json::Value> {
+        if let Some(v) = self.ended_activeflows.get(id) {
+            return Some(v.clone());
+        }
         let tx = self.activeflows.get(id)?.clone();
         let (reply, rx) = tokio::sync::oneshot::channel();
         tx.send(Control::Snapshot(reply)).ok()?;
@@ -162,10 +168,11 @@ impl CallState {
             }
         });
         self.publish(shared, "call_hangup");
-        if let Some(store) = &shared.store {
-            if let Err(e) = store.upsert_call(&self.record()).await {
-                tracing::warn!(error = %e, "cannot store the call record");
-            }
-        }
+        let record = self.record();
+        shared
+            .live
+            .ended_calls
+            .insert(record.id.clone(), record.clone());
+        shared.persist(crate::records::Record::Call(record));
     }
 }

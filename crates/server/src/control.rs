@@ -29,16 +29,20 @@ impl api::CallControl for Control {
     }
 
     fn live_calls(&self) -> Vec<store::CallRecord> {
-        self.shared()
-            .live
-            .calls
+        let live = &self.shared().live;
+        live.calls
             .iter()
             .map(|c| c.value().record())
+            .chain(live.ended_calls.iter().map(|c| c.value().clone()))
             .collect()
     }
 
     fn live_call(&self, id: &str) -> Option<store::CallRecord> {
-        self.shared().live.calls.get(id).map(|c| c.value().record())
+        let live = &self.shared().live;
+        live.calls
+            .get(id)
+            .map(|c| c.value().record())
+            .or_else(|| live.ended_calls.get(id).map(|c| c.value().clone()))
     }
 
     fn hangup_call(&self, id: &str) -> bool {
@@ -50,11 +54,11 @@ impl api::CallControl for Control {
     }
 
     fn live_activeflow_ids(&self) -> Vec<String> {
-        self.shared()
-            .live
-            .activeflows
+        let live = &self.shared().live;
+        live.activeflows
             .iter()
             .map(|e| e.key().clone())
+            .chain(live.ended_activeflows.iter().map(|e| e.key().clone()))
             .collect()
     }
 
