@@ -138,7 +138,6 @@ pub async fn start_activeflow(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<StartBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let _ = &b.stop_types; // used by `custom` actions (custom-actions issue)
     let (flow_id, flow) = match (b.flow_id, b.actions) {
         (Some(id), None) => {
             let Some(stored) = s.store.flow(&id).await? else {
@@ -189,20 +188,60 @@ pub async fn start_activeflow(
     let vars = b.variables.into_iter().collect();
     let id = s
         .control
-        .start_activeflow(flow_id, Arc::new(flow), vars, b.webhook_uri)
+        .start_activeflow(flow_id, Arc::new(flow), vars, b.webhook_uri, b.stop_types)
         .map_err(|e| ApiError::bad_request("invalid_variables", e))?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
 pub async fn activeflow_event(
-    State(_s): State<AppState>,
-    Path(_id): Path<String>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<crate::ResumeRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "resuming parked custom actions arrives with the custom-actions feature",
-    ))
+    resume(&s, &id, req).await.map(Json)
+}
+
+/// Deliver a resume event; the JSON answer or the error (shared with the WebSocket).
+pub async fn resume(s: &AppState, id: &str, req: crate::ResumeRequest) -> Result<Value, ApiError> {
+    if req
+        .payload
+        .as_ref()
+        .is_some_and(|p| !p.is_object() && !p.is_null())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "payload must be a JSON object",
+        ));
+    }
+    if req.event.trim().is_empty() || req.event.len() > 256 {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "type must be a non-empty event name",
+        ));
+    }
+    let event = req.event.clone();
+    match s.control.resume_activeflow(id, req).await {
+        crate::ResumeResult::Next(action_id) => Ok(json!({"id": id, "event": event, "accepted": true, "next_action_id": action_id})),
+        crate::ResumeResult::DeadEnd => Ok(json!({"id": id, "event": event, "accepted": true, "dead_end": true})),
+        crate::ResumeResult::NotWaiting => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_waiting",
+            "the activeflow is not waiting on a custom action (already resumed, timed out, or never parked)",
+        )),
+        crate::ResumeResult::BadToken => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "bad_token",
+            "the token does not match the parked action",
+        )),
+        crate::ResumeResult::NotLive => match s.store.activeflow(id).await? {
+            Some(_) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_ended",
+                "the activeflow has ended",
+            )),
+            None => Err(ApiError::not_found("activeflow", id)),
+        },
+    }
 }
 
 // ---- calls ----

@@ -27,6 +27,19 @@ fn problems_json(problems: &[flow::Problem]) -> Vec<Value> {
 fn check(s: &AppState, doc: &Value) -> Result<(flow::Flow, Value, Vec<Value>), ApiError> {
     match flow::load(doc, &s.control.capabilities()) {
         Ok((f, warnings)) => {
+            let extra = s.control.flow_problems(doc);
+            if !extra.is_empty() {
+                return Err(ApiError::bad_request(
+                    "invalid_flow",
+                    format!("the flow has {} problem(s)", extra.len()),
+                )
+                .with_details(
+                    extra
+                        .into_iter()
+                        .map(|(pointer, message)| json!({"pointer": pointer, "message": message, "severity": "error"}))
+                        .collect(),
+                ));
+            }
             let with_ids = serde_json::to_value(&f).map_err(ApiError::internal)?;
             Ok((f, with_ids, problems_json(&warnings)))
         }

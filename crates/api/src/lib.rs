@@ -5,11 +5,13 @@
 //! [`CallControl`] trait (implemented by the server over the runtime); it opens no socket but
 //! its listener. Every error is `{"error": {"code", "message", "details"}}`.
 
-mod calls;
+pub(crate) mod calls;
 mod error;
 mod flows;
+mod library;
 mod openapi;
 mod recordings;
+mod secrets;
 mod stream;
 
 pub use error::{ApiError, ApiJson};
@@ -30,6 +32,9 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// `(JSON pointer, sentence)` pairs.
+pub type Problems = Vec<(String, String)>;
+
 /// One event for live subscribers, already serialized.
 #[derive(Debug, Clone)]
 pub struct LiveEvent {
@@ -38,6 +43,33 @@ pub struct LiveEvent {
     pub activeflow_id: Option<String>,
     /// `{"type","data","timestamp"}`.
     pub json: String,
+}
+
+/// `POST /v1/activeflows/{id}/events` (or the same message over the WebSocket).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRequest {
+    #[serde(rename = "type")]
+    pub event: String,
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// What a resume did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResumeResult {
+    /// Accepted; the flow continues at this action.
+    Next(String),
+    /// Accepted; no path has this event: the flow finishes (dead end).
+    DeadEnd,
+    /// Live but not waiting (late or duplicate event).
+    NotWaiting,
+    /// The token does not match.
+    BadToken,
+    /// No live activeflow with that id.
+    NotLive,
 }
 
 /// How the API reaches running calls and activeflows.
@@ -63,7 +95,14 @@ pub trait CallControl: Send + Sync + 'static {
         flow: Arc<flow::Flow>,
         variables: Vec<(String, String)>,
         webhook_uri: Option<String>,
+        stop_types: Vec<String>,
     ) -> Result<String, String>;
+    /// Deliver an event to a parked `custom` action (custom-actions.md §1).
+    fn resume_activeflow<'a>(
+        &'a self,
+        id: &'a str,
+        event: ResumeRequest,
+    ) -> BoxFuture<'a, ResumeResult>;
     /// A flow was stored (`Some`) or deleted (`None`): the next call uses the change.
     fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>);
     /// The routes in the store changed.
@@ -74,6 +113,26 @@ pub trait CallControl: Send + Sync + 'static {
     fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent>;
     /// Where recording files live.
     fn recordings_dir(&self) -> PathBuf;
+    /// Problems beyond the flow schema: custom_action uses against the library, recording
+    /// formats this build cannot write. `(pointer, message)`.
+    fn flow_problems(&self, doc: &serde_json::Value) -> Vec<(String, String)>;
+    /// Check a custom-action definition: warnings, or the problems.
+    fn check_custom_action(&self, doc: &serde_json::Value) -> Result<Problems, Problems>;
+    /// A cycle or too-deep nesting that publishing this definition would create.
+    fn nesting_problem(&self, doc: &serde_json::Value) -> Option<String>;
+    /// The definitions of the custom actions `doc` uses, resolved now (for export packages).
+    fn dependencies(&self, doc: &serde_json::Value) -> Vec<serde_json::Value>;
+    /// `sha256=...` signature of an export package.
+    fn sign_package(&self, package: &serde_json::Value) -> String;
+    /// The library changed in the store: reload it.
+    fn library_changed(&self) -> BoxFuture<'_, ()>;
+    /// Run an `api_request` option outside a call: response, captures (secrets redacted);
+    /// `Err` for an option that does not parse.
+    fn test_api_request(
+        &self,
+        option: serde_json::Value,
+        variables: std::collections::BTreeMap<String, String>,
+    ) -> BoxFuture<'_, Result<serde_json::Value, String>>;
 }
 
 /// Shared by every handler.
@@ -120,6 +179,40 @@ pub fn router(state: AppState) -> Router {
             get(recordings::get_one).delete(recordings::delete),
         )
         .route("/recordings/{id}/file", get(recordings::file))
+        .route("/custom-actions", post(library::create).get(library::list))
+        .route("/custom-actions/import", post(library::import))
+        .route("/custom-actions/{name}", get(library::versions))
+        .route(
+            "/custom-actions/{name}/versions/{version}",
+            get(library::get_version)
+                .put(library::put_version)
+                .delete(library::delete_version),
+        )
+        .route(
+            "/custom-actions/{name}/versions/{version}/publish",
+            post(library::publish),
+        )
+        .route(
+            "/custom-actions/{name}/versions/{version}/export",
+            get(library::export),
+        )
+        .route(
+            "/secrets",
+            post(secrets::put_secret).get(secrets::list_secrets),
+        )
+        .route(
+            "/secrets/{name}",
+            axum::routing::delete(secrets::delete_secret),
+        )
+        .route(
+            "/certificates",
+            post(secrets::put_certificate).get(secrets::list_certificates),
+        )
+        .route(
+            "/certificates/{name}",
+            axum::routing::delete(secrets::delete_certificate),
+        )
+        .route("/api-requests/test", post(secrets::test_request))
         .route("/events", get(stream::events))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)

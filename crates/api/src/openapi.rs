@@ -139,6 +139,127 @@ const ENDPOINTS: &[Endpoint] = &[
         "201",
         "Created",
     ),
+    (
+        "post",
+        "/v1/custom-actions",
+        "Create a custom-action draft (library sub-flow)",
+        Some("CustomActionDefinition"),
+        "201",
+        "CustomAction",
+    ),
+    (
+        "get",
+        "/v1/custom-actions",
+        "Custom actions with their versions",
+        None,
+        "200",
+        "Any",
+    ),
+    (
+        "post",
+        "/v1/custom-actions/import",
+        "Import a signed package exported by another server",
+        Some("CustomActionPackage"),
+        "201",
+        "Any",
+    ),
+    (
+        "get",
+        "/v1/custom-actions/{name}",
+        "Versions of a custom action",
+        None,
+        "200",
+        "Any",
+    ),
+    (
+        "get",
+        "/v1/custom-actions/{name}/versions/{version}",
+        "One version",
+        None,
+        "200",
+        "CustomAction",
+    ),
+    (
+        "put",
+        "/v1/custom-actions/{name}/versions/{version}",
+        "Create or replace a draft version (published versions are immutable)",
+        Some("CustomActionDefinition"),
+        "200",
+        "CustomAction",
+    ),
+    (
+        "delete",
+        "/v1/custom-actions/{name}/versions/{version}",
+        "Delete a draft version",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
+        "/v1/custom-actions/{name}/versions/{version}/publish",
+        "Publish (organization or marketplace)",
+        Some("Publish"),
+        "200",
+        "CustomAction",
+    ),
+    (
+        "get",
+        "/v1/custom-actions/{name}/versions/{version}/export",
+        "Export a marketplace version as a signed package",
+        None,
+        "200",
+        "CustomActionPackage",
+    ),
+    (
+        "post",
+        "/v1/secrets",
+        "Store a secret (values are never returned)",
+        Some("Secret"),
+        "201",
+        "Any",
+    ),
+    ("get", "/v1/secrets", "Secret names", None, "200", "Any"),
+    (
+        "delete",
+        "/v1/secrets/{name}",
+        "Delete a secret",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
+        "/v1/certificates",
+        "Store a client certificate, key and optional CA (keys never returned)",
+        Some("CertificateUpload"),
+        "201",
+        "Any",
+    ),
+    (
+        "get",
+        "/v1/certificates",
+        "Certificates (metadata only)",
+        None,
+        "200",
+        "Any",
+    ),
+    (
+        "delete",
+        "/v1/certificates/{name}",
+        "Delete a certificate",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
+        "/v1/api-requests/test",
+        "Run an api_request outside a call and show the captures",
+        Some("ApiRequestTest"),
+        "200",
+        "Any",
+    ),
     ("get", "/v1/calls/{id}", "A call", None, "200", "Call"),
     (
         "post",
@@ -277,6 +398,25 @@ fn components() -> Value {
         "Accepted": {"type": "object"},
         "Event": s(json!({"type": {"type": "string"}, "data": {}, "timestamp": {"type": "string"}}), json!(["type", "data", "timestamp"])),
         "Binary": {"type": "string", "format": "binary"},
+        "Secret": {"type": "object", "additionalProperties": false,
+            "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}, "value": {"type": "string", "minLength": 1}},
+            "required": ["name", "value"]},
+        "CertificateUpload": {"type": "object", "additionalProperties": false,
+            "properties": {"name": {"type": "string"}, "cert_pem": {"type": "string"}, "key_pem": {"type": "string"}, "ca_pem": {"type": "string"}},
+            "required": ["name", "cert_pem", "key_pem"]},
+        "ApiRequestTest": {"type": "object", "additionalProperties": false,
+            "properties": {"option": {"type": "object"}, "variables": {"type": "object", "additionalProperties": {"type": "string"}}},
+            "required": ["option"]},
+        "CustomActionDefinition": {"type": "object",
+            "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "description": {"type": "string"},
+                "integration": {"type": "string"}, "icon": {"type": "string"}, "inputs": {"type": "array"},
+                "outputs": {"type": "array", "items": {"type": "string"}}, "actions": {"type": "array"}},
+            "required": ["name", "version", "outputs", "actions"]},
+        "CustomAction": s(json!({"name": {"type": "string"}, "version": {"type": "string"}, "status": {"enum": ["draft", "published"]}}), json!(["name", "version", "status"])),
+        "CustomActionPackage": {"type": "object", "additionalProperties": false,
+            "properties": {"package": {"type": "object"}, "signature": {"type": "string"}}, "required": ["package", "signature"]},
+        "Publish": {"type": "object", "additionalProperties": false,
+            "properties": {"visibility": {"enum": ["organization", "marketplace"]}}, "required": ["visibility"]},
         "Any": {},
         "Error": s(json!({"error": s(json!({"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "array"}}), json!(["code", "message"]))}), json!(["error"])),
     });
@@ -296,8 +436,13 @@ pub fn build() -> Value {
                 .replace(['/', '{', '}', '.'], "_")
         );
         let mut op = json!({"summary": summary, "operationId": operation_id, "responses": {}});
-        if path.contains("{id}") {
-            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+        let params: Vec<Value> = ["id", "name", "version"]
+            .iter()
+            .filter(|p| path.contains(&format!("{{{p}}}")))
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = json!(params);
         }
         if let Some(b) = body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(b)}}});
@@ -316,7 +461,7 @@ pub fn build() -> Value {
             op["responses"][code] = json!({"description": what,
                 "content": {"application/json": {"schema": schema_ref("Error")}}});
         }
-        if *method == "post" && (path.ends_with("/events") || *path == "/v1/calls") {
+        if *method == "post" && *path == "/v1/calls" {
             op["responses"]["501"] = json!({"description": "not implemented yet",
                 "content": {"application/json": {"schema": schema_ref("Error")}}});
         }

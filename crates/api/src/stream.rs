@@ -70,7 +70,7 @@ pub async fn events(
 ) -> Response {
     if let Some(ws) = ws {
         let rx = s.control.subscribe();
-        return ws.on_upgrade(move |socket| websocket(socket, rx, filter));
+        return ws.on_upgrade(move |socket| websocket(socket, rx, filter, s));
     }
     let wants_sse = headers
         .get(header::ACCEPT)
@@ -111,10 +111,45 @@ where
     tokio_stream_adapter::ReceiverStream(rx)
 }
 
+/// A client message on the event socket: resume a parked activeflow.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientResume {
+    activeflow_id: String,
+    #[serde(rename = "type")]
+    event: String,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+async fn client_message(s: &AppState, text: &str) -> String {
+    let reply = match serde_json::from_str::<ClientResume>(text) {
+        Ok(m) => {
+            let req = crate::ResumeRequest {
+                event: m.event,
+                payload: m.payload,
+                token: m.token,
+            };
+            match crate::calls::resume(s, &m.activeflow_id, req).await {
+                Ok(v) => serde_json::json!({"type": "resume_result", "data": v}),
+                Err(e) => {
+                    serde_json::json!({"type": "error", "data": {"code": e.code, "message": e.message}})
+                }
+            }
+        }
+        Err(e) => serde_json::json!({"type": "error", "data": {"code": "bad_message",
+            "message": format!("expected {{\"activeflow_id\", \"type\", \"payload\"?, \"token\"?}}: {e}")}}),
+    };
+    reply.to_string()
+}
+
 async fn websocket(
     mut socket: WebSocket,
     mut rx: tokio::sync::mpsc::Receiver<LiveEvent>,
     filter: Filter,
+    state: AppState,
 ) {
     loop {
         tokio::select! {
@@ -125,7 +160,12 @@ async fn websocket(
                 }
             }
             msg = socket.recv() => match msg {
-                // Client messages (resume events) arrive with custom actions; closing ends it.
+                Some(Ok(Message::Text(t))) => {
+                    let reply = client_message(&state, t.as_str()).await;
+                    if socket.send(Message::Text(reply.into())).await.is_err() {
+                        break;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             }

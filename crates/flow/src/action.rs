@@ -143,7 +143,8 @@ action_types! {
 }
 
 impl ActionType {
-    /// Control actions: executed inside the cursor, taking no media time (flows.md §4).
+    /// Control actions: executed inside the cursor, taking no media time (flows.md §4), plus
+    /// `output` (leaves a custom action).
     pub fn is_control(self) -> bool {
         use ActionType::*;
         matches!(
@@ -155,6 +156,7 @@ impl ActionType {
                 | ConditionVariable
                 | VariableSet
                 | Empty
+                | Output
         )
     }
 

@@ -22,8 +22,8 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Types every runtime executes: the cursor's control actions plus `stop`, `hangup`,
-    /// `hangup_relay`, `sleep`, `fetch`, `fetch_flow`, `webhook_send`.
+    /// Types every runtime executes: the cursor's control actions (including `output`) plus
+    /// `stop`, `hangup`, `hangup_relay`, `sleep`, `fetch`, `fetch_flow`, `webhook_send`.
     pub const CONTROL: &'static [ActionType] = &[
         ActionType::Goto,
         ActionType::Branch,
@@ -33,6 +33,7 @@ impl Capabilities {
         ActionType::ConditionVariable,
         ActionType::VariableSet,
         ActionType::Empty,
+        ActionType::Output,
         ActionType::Stop,
         ActionType::Hangup,
         ActionType::HangupRelay,

@@ -2,6 +2,7 @@
 //! ([`Completion`]).
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use crate::action::{Action, ActionType};
 use crate::options::*;
@@ -65,13 +66,18 @@ pub enum Command {
         /// Stored flow id.
         flow_id: String,
     },
-    /// Park until the client picks a path (the activeflow is [`crate::Status::Waiting`]).
-    /// Path selection arrives with the custom-action work; until then `Done` continues with
-    /// the next action.
+    /// `custom`: park until the client picks a path, or pass. While it is in flight the
+    /// activeflow is [`crate::Status::Waiting`] (the shell only hands parked ones to the
+    /// client; a pass completes at once). Complete with [`Completion::CustomEvent`] (the
+    /// client's event), [`Completion::CustomDefault`] (timeout, or not parked),
+    /// `Timeout` (same path as `CustomDefault`, logged `timeout`), or `Done` / `Failed`
+    /// (continue with the next action).
     Custom(CustomOption),
-    /// Run a library sub-flow; complete with [`Completion::Pushed`]. Its own variable scope
-    /// and `output` paths arrive with the custom-action work; until then the pushed actions
-    /// share the activeflow's variables.
+    /// `custom_action`: run a library sub-flow. The shell resolves the definition (name and
+    /// version) and completes with [`Completion::EnterCustomAction`]; `Failed` when it cannot
+    /// (unknown name, no matching version, invalid definition), and the flow continues after
+    /// the action. Never emitted beyond [`crate::MAX_CUSTOM_ACTION_DEPTH`] nested custom
+    /// actions: the cursor fails the action itself.
     CustomAction(CustomActionOption),
     /// HTTP API call with capture; a `Failed`/`Timeout` completion follows
     /// `failure_target_id` when set.
@@ -106,10 +112,48 @@ pub enum Completion {
         /// Parsed JSON body, if any.
         body: Option<serde_json::Value>,
     },
-    /// `fetch` / `fetch_flow` / `custom_action` (and later `queue_join`, `conference_join`):
-    /// actions to run as a new stack, built with [`crate::parse_actions`]. Jump targets not in
-    /// the list must exist in the stacks below, else the action fails. An empty list is `Done`.
+    /// `fetch` / `fetch_flow` (and later `queue_join`, `conference_join`): actions to run as
+    /// a new stack, built with [`crate::parse_actions`]. Jump targets not in the list must
+    /// exist in the stacks below (up to the nearest custom-action scope), else the action
+    /// fails. An empty list is `Done`. (Also accepted for `custom_action`, as before custom
+    /// actions had their own scope: the actions then share the caller's variables; use
+    /// [`Completion::EnterCustomAction`].)
     Pushed(Vec<Action>),
+    /// `custom`: the client's event. Sets `custom.<key>` for every payload field (nested
+    /// objects joined with dots, strings verbatim, other values as JSON text; under the
+    /// external-variable limits of [`crate::Variables::merge_external`], refused payloads are
+    /// noted in the log and set nothing) and then `custom.event` = `event`. Earlier `custom.*`
+    /// variables are not cleared. Then the flow jumps to the first path whose `event` equals
+    /// `event` exactly (see [`crate::custom_outcome`]); when none does, it is a **dead end**:
+    /// the action is logged `done` with note `dead_end` and the flow finishes
+    /// ([`crate::EndReason::Finished`]). Any other command: `failed`.
+    CustomEvent {
+        /// The event type (`{"type": ...}` of the resume request).
+        event: String,
+        /// Its payload.
+        payload: serde_json::Map<String, serde_json::Value>,
+    },
+    /// `custom`: no event (timeout, or the action does not park). Follows
+    /// `paths[default_path]`; when `default_path` is unset or out of range, continues with
+    /// the next action. Any other command: `failed`.
+    CustomDefault,
+    /// `custom_action`: the resolved library definition. The actions run as a new stack with
+    /// their **own variable scope**: `input.<name>` holds `inputs`, and the caller's variables
+    /// in [`crate::CUSTOM_ACTION_VISIBLE_PREFIXES`] are copied in at entry; nothing set inside
+    /// reaches the caller except through `output`. Jump targets inside are local: every target
+    /// the actions name must be among them, else the action fails (`failed: action `x` jumps
+    /// to `y`, which does not exist`) and the flow continues after it. Leaving: an `output`
+    /// action, or running off the end (through the first of `outputs`). Any other command:
+    /// `failed`.
+    EnterCustomAction {
+        /// The definition's actions, validated with [`crate::parse_actions`].
+        actions: Vec<Action>,
+        /// Final input values (defaults plus the using flow's configurable overrides).
+        inputs: BTreeMap<String, String>,
+        /// The declared output path names, in order; the first is taken when the actions run
+        /// off the end (or an `output` names an undeclared path).
+        outputs: Vec<String>,
+    },
 }
 
 /// Builds the command of a non-control action from its resolved option.

@@ -6,11 +6,35 @@
 //! again. External events ([`Cursor::hangup`], [`Cursor::stop`]) end the flow at once.
 //!
 //! Successor rule, after an action completes: a pending jump (goto, branch, a condition's
-//! false target, an `api_request` failure target), else the action's `next_id`, else the
-//! following element. Jump targets are looked up in the current stack, then the stacks below
-//! it; a jump into a lower stack drops the stacks above. Running off a pushed stack returns
-//! to the action that pushed it and continues after it (its `next_id`, else the following
-//! element); running off the main array finishes the flow.
+//! false target, an `api_request` failure target, a `custom` path, a custom-action output),
+//! else the action's `next_id`, else the following element. Jump targets are looked up in the
+//! current stack, then the stacks below it, down to and including the nearest custom-action
+//! stack (a custom action's targets are local: lookups never continue into its caller); a
+//! jump into a lower stack drops the stacks above. A target that is not found ends the flow
+//! with [`EndReason::Error`] (pushed lists are checked when pushed, so only inconsistent
+//! shells get there). Running off a pushed stack returns to the action that pushed it and
+//! continues after it (its `next_id`, else the following element); running off a custom
+//! action leaves through its first declared output; running off the main array finishes
+//! the flow.
+//!
+//! `custom` (custom-actions.md §1): the cursor hands it to the shell as
+//! [`Command::Custom`]; while it is in flight the status is [`Status::Waiting`]. The shell
+//! completes it with [`Completion::CustomEvent`] (jump to the matching path, or a dead end
+//! that finishes the flow) or [`Completion::CustomDefault`] (the default path).
+//!
+//! Library custom actions (custom-actions.md §2): [`Command::CustomAction`] is completed with
+//! [`Completion::EnterCustomAction`], which pushes the definition's actions as a stack with
+//! its own variable scope. While inside, [`Cursor::variables`] and [`Cursor::variables_mut`]
+//! address that scope (the caller's is kept aside and restored on leaving). `output` is run
+//! by the cursor: its `variables`, templated in the inner scope, are exported to the caller
+//! as `<as>.<name>` (`<name of the custom action>.<name>` without `as`), the caller's scope
+//! is restored and the flow jumps to the caller's target mapped to the path in the using
+//! action's `outputs` (no mapping: continue after the `custom_action`). An `output` path that
+//! is not declared is taken as the first declared output (noted in the log); an `output`
+//! outside any custom action is logged `skipped` and the flow moves on. At most
+//! [`MAX_CUSTOM_ACTION_DEPTH`] custom actions nest; one more fails with
+//! `failed: custom actions nested more than 8 deep` and the flow continues after it. Inner
+//! actions are part of the execution log and count against the limits.
 //!
 //! `goto` counts are kept per goto action for the life of its stack: for the main array that
 //! is the activeflow's life; a stack pushed again (a second `fetch`) starts with fresh counts.
@@ -29,12 +53,15 @@ use serde::Serialize;
 use crate::action::{Action, ActionId, ActionType, Flow};
 use crate::command::{command, Command, Completion};
 use crate::condition::{self, Scratch};
+use crate::custom::{
+    custom_outcome, inner_scope, payload_variables, CustomOutcome, MAX_CUSTOM_ACTION_DEPTH,
+};
 use crate::datetime;
 use crate::log::{ExecutedAction, Outcome};
-use crate::options::ActionOption;
+use crate::options::{ActionOption, CustomActionOption, OutputOption};
 use crate::resolve::resolve;
 use crate::spec;
-use crate::template::{flatten_json, Variables};
+use crate::template::{flatten_json, substitute, Variables};
 
 /// The two clocks the cursor is given (it never reads one itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +108,10 @@ pub enum Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Executing, or a command is in flight.
+    /// Executing, or a command other than `custom` is in flight.
     Running,
-    /// Parked on a `custom` action.
+    /// Parked on a `custom` action: waiting iff the in-flight command is
+    /// [`Command::Custom`] (the shell only leaves parked ones in flight).
     Waiting,
     /// Over; see [`Cursor::end_reason`].
     Ended,
@@ -118,6 +146,28 @@ struct Frame {
     pos: usize,
     /// Jumps taken by each `goto` of this stack (allocated on first use).
     gotos: Vec<u32>,
+    /// Set on the stack of a library custom action: a scope boundary.
+    scope: Option<Box<Scope>>,
+}
+
+impl Frame {
+    fn new(flow: Arc<Flow>, scope: Option<Box<Scope>>) -> Frame {
+        Frame {
+            flow,
+            pos: 0,
+            gotos: Vec::new(),
+            scope,
+        }
+    }
+}
+
+/// What a custom-action stack needs to leave: the caller's variables (kept aside while the
+/// inner scope is current), the using action's option and the declared outputs.
+#[derive(Debug)]
+struct Scope {
+    caller_vars: Variables,
+    using: CustomActionOption,
+    outputs: Vec<String>,
 }
 
 /// The command handed to the shell and not yet completed.
@@ -146,11 +196,7 @@ impl Cursor {
     /// An activeflow positioned before the first action of `flow`.
     pub fn new(flow: Arc<Flow>, vars: Variables, opts: CursorOptions) -> Self {
         Self {
-            frames: vec![Frame {
-                flow,
-                pos: 0,
-                gotos: Vec::new(),
-            }],
+            frames: vec![Frame::new(flow, None)],
             vars,
             opts,
             log: Vec::new(),
@@ -178,6 +224,11 @@ impl Cursor {
             };
             let (flow, index) = (Arc::clone(&frame.flow), frame.pos);
             let Some(action) = flow.actions.get(index) else {
+                if let Some(scope) = &frame.scope {
+                    let first = scope.outputs.first().cloned();
+                    self.leave(self.frames.len() - 1, first.as_deref(), Vec::new());
+                    continue;
+                }
                 self.frames.pop();
                 match self.frames.last() {
                     Some(parent) => self.advance(parent.pos, None),
@@ -227,6 +278,13 @@ impl Cursor {
             self.end = Some(EndReason::Stopped);
             return None;
         }
+        if t == ActionType::CustomAction && self.custom_action_depth() >= MAX_CUSTOM_ACTION_DEPTH {
+            self.control_steps += 1;
+            let reason = format!("custom actions nested more than {MAX_CUSTOM_ACTION_DEPTH} deep");
+            self.record(action, now, now, Outcome::Failed(reason), None);
+            self.advance(index, None);
+            return None;
+        }
         let resolved = match resolve(action, &self.vars) {
             Ok(r) => r,
             Err(reason) => {
@@ -236,6 +294,11 @@ impl Cursor {
                 return None;
             }
         };
+        if let ActionOption::Output(o) = resolved.option.as_ref() {
+            self.control_steps += 1;
+            self.output(action, o, index, resolved.needs_substitution, now);
+            return None;
+        }
         if t.is_control() {
             self.control_steps += 1;
             let result = self.control(&resolved.option, index, resolved.needs_substitution, now);
@@ -326,7 +389,7 @@ impl Cursor {
     }
 
     /// Reports how the in-flight command ended. Ignored when nothing is in flight (e.g.
-    /// after [`Cursor::hangup`]).
+    /// after [`Cursor::hangup`]). See [`Completion`] for what each kind does.
     pub fn complete(&mut self, now: Clock, completion: Completion) {
         let Some(f) = self.in_flight.take() else {
             return;
@@ -339,44 +402,217 @@ impl Cursor {
         };
         let t = action.action_type;
         let mut pushed = None;
+        let mut jump = None;
+        let mut note = None;
+        let mut dead_end = false;
         let outcome = match completion {
             Completion::Done => Outcome::Done,
             Completion::Failed(reason) => Outcome::Failed(reason),
-            Completion::Timeout => Outcome::Timeout,
+            Completion::Timeout => {
+                if let Command::Custom(o) = &f.command {
+                    jump = o.default_target().cloned();
+                }
+                Outcome::Timeout
+            }
             Completion::WebhookResponse { status, body } => self.webhook_response(t, status, body),
             Completion::Pushed(actions) if actions.is_empty() => Outcome::Done,
             Completion::Pushed(actions) if t.pushes_stack() => {
                 let stack = Flow::from_actions(actions);
-                match self.check_push(&stack) {
+                match self.check_push(&stack, false) {
                     Ok(()) => {
-                        pushed = Some(stack);
+                        pushed = Some(Frame::new(Arc::new(stack), None));
                         Outcome::Done
                     }
                     Err(reason) => Outcome::Failed(reason),
                 }
             }
             Completion::Pushed(_) => Outcome::Failed(format!("`{t}` cannot push actions")),
+            Completion::CustomEvent { event, payload } => match &f.command {
+                Command::Custom(o) => {
+                    note = self.custom_event(&event, &payload);
+                    match custom_outcome(o, &event) {
+                        CustomOutcome::Jump(id) => jump = Some(id),
+                        CustomOutcome::DeadEnd => {
+                            dead_end = true;
+                            note = Some(match note {
+                                Some(n) => format!("dead_end; {n}"),
+                                None => "dead_end".into(),
+                            });
+                        }
+                    }
+                    Outcome::Done
+                }
+                _ => Outcome::Failed(format!("`{t}` got a custom event")),
+            },
+            Completion::CustomDefault => match &f.command {
+                Command::Custom(o) => {
+                    jump = o.default_target().cloned();
+                    Outcome::Done
+                }
+                _ => Outcome::Failed(format!("`{t}` got a custom default")),
+            },
+            Completion::EnterCustomAction {
+                actions,
+                inputs,
+                outputs,
+            } => match &f.command {
+                Command::CustomAction(o) => {
+                    match self.enter_custom_action(o, actions, inputs, outputs) {
+                        Ok(frame) => {
+                            pushed = Some(frame);
+                            Outcome::Done
+                        }
+                        Err(reason) => Outcome::Failed(reason),
+                    }
+                }
+                _ => Outcome::Failed(format!("`{t}` cannot enter a custom action")),
+            },
         };
-        let failure_target = match (&f.command, &outcome) {
-            (Command::ApiRequest(o), Outcome::Failed(_) | Outcome::Timeout) => {
-                o.failure_target_id.clone()
-            }
-            (Command::ApiAction(o), Outcome::Failed(_) | Outcome::Timeout) => {
-                o.failure_target_id.clone()
-            }
-            _ => None,
-        };
-        self.record(action, f.started, now, outcome, None);
+        if jump.is_none() {
+            jump = match (&f.command, &outcome) {
+                (Command::ApiRequest(o), Outcome::Failed(_) | Outcome::Timeout) => {
+                    o.failure_target_id.clone()
+                }
+                (Command::ApiAction(o), Outcome::Failed(_) | Outcome::Timeout) => {
+                    o.failure_target_id.clone()
+                }
+                _ => None,
+            };
+        }
+        self.record(action, f.started, now, outcome, note);
         if matches!(f.command, Command::Hangup { .. }) {
             self.end = Some(EndReason::Hangup);
-        } else if let Some(flow) = pushed {
-            self.frames.push(Frame {
-                flow: Arc::new(flow),
-                pos: 0,
-                gotos: Vec::new(),
-            });
+        } else if dead_end {
+            self.end = Some(EndReason::Finished);
+        } else if let Some(mut frame) = pushed {
+            if let Some(scope) = frame.scope.as_mut() {
+                // The inner scope was built into `caller_vars`; swap it in.
+                std::mem::swap(&mut scope.caller_vars, &mut self.vars);
+            }
+            self.frames.push(frame);
         } else {
-            self.advance(f.index, failure_target.as_ref());
+            self.advance(f.index, jump.as_ref());
+        }
+    }
+
+    /// Sets the variables of a `custom` event; `Some` is a note for the log.
+    fn custom_event(
+        &mut self,
+        event: &str,
+        payload: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<String> {
+        let note = match self.vars.merge_external(payload_variables(payload)) {
+            Ok(()) => None,
+            Err(p) => Some(format!("payload variables refused: {}", p.message)),
+        };
+        self.vars.set_str("custom.event", event);
+        note
+    }
+
+    /// Builds the stack of a library custom action. Its `scope.caller_vars` holds the
+    /// *inner* scope until the push swaps it with the current variables.
+    fn enter_custom_action(
+        &self,
+        using: &CustomActionOption,
+        actions: Vec<Action>,
+        inputs: std::collections::BTreeMap<String, String>,
+        outputs: Vec<String>,
+    ) -> Result<Frame, String> {
+        if self.custom_action_depth() >= MAX_CUSTOM_ACTION_DEPTH {
+            return Err(format!(
+                "custom actions nested more than {MAX_CUSTOM_ACTION_DEPTH} deep"
+            ));
+        }
+        let stack = Flow::from_actions(actions);
+        self.check_push(&stack, true)?;
+        let scope = Scope {
+            caller_vars: inner_scope(&self.vars, inputs),
+            using: using.clone(),
+            outputs,
+        };
+        Ok(Frame::new(Arc::new(stack), Some(Box::new(scope))))
+    }
+
+    /// Runs an `output` action (at `index` of the top stack).
+    fn output(
+        &mut self,
+        action: &Action,
+        o: &OutputOption,
+        index: usize,
+        templated: bool,
+        now: Clock,
+    ) {
+        let Some(depth) = self.frames.iter().rposition(|fr| fr.scope.is_some()) else {
+            let note = "`output` outside a custom action: nothing to leave";
+            self.record(action, now, now, Outcome::Skipped, Some(note.into()));
+            self.advance(index, None);
+            return;
+        };
+        let text = |s: &str, vars: &Variables| {
+            if templated {
+                substitute(s, vars)
+            } else {
+                s.to_owned()
+            }
+        };
+        let path = text(&o.path, &self.vars);
+        let exports: Vec<(String, String)> = o
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), text(v, &self.vars)))
+            .collect();
+        let declared = &self.frames[depth]
+            .scope
+            .as_ref()
+            .map_or(&[][..], |s| &s.outputs[..]);
+        let (path, note) = if declared.contains(&path) {
+            (Some(path), None)
+        } else {
+            let first = declared.first().cloned();
+            let note = match &first {
+                Some(first) => {
+                    format!("output path `{path}` is not declared; leaving through `{first}`")
+                }
+                None => format!(
+                    "output path `{path}` is not declared; the custom action declares no outputs"
+                ),
+            };
+            (first, Some(note))
+        };
+        self.record(action, now, now, Outcome::Done, note);
+        self.leave(depth, path.as_deref(), exports);
+    }
+
+    /// Leaves the custom action whose stack is at `depth` through `path`: drops it and every
+    /// stack above, restores the caller's scope, exports `exports` as `<prefix>.<name>` and
+    /// goes to the caller's target of `path` (else after the `custom_action`).
+    fn leave(&mut self, depth: usize, path: Option<&str>, exports: Vec<(String, String)>) {
+        self.frames.truncate(depth + 1);
+        let Some(frame) = self.frames.pop() else {
+            return;
+        };
+        let Some(scope) = frame.scope else {
+            return;
+        };
+        let Scope {
+            caller_vars, using, ..
+        } = *scope;
+        self.vars = caller_vars;
+        let prefix = using
+            .alias
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&using.name);
+        for (k, v) in exports {
+            self.vars.set(format!("{prefix}.{k}"), v);
+        }
+        let target = path.and_then(|p| using.outputs.get(p));
+        match self.frames.last() {
+            Some(caller) => {
+                let at = caller.pos;
+                self.advance(at, target);
+            }
+            None => self.end = Some(EndReason::Finished),
         }
     }
 
@@ -403,11 +639,17 @@ impl Cursor {
     }
 
     /// A pushed list is acceptable when the depth allows it and every jump target it names
-    /// is in the list or in a current stack.
-    fn check_push(&self, stack: &Flow) -> Result<(), String> {
+    /// is in the list or, unless it is a custom action (`local`), in a stack its jumps can
+    /// reach (see [`Cursor::lookup_floor`]).
+    fn check_push(&self, stack: &Flow, local: bool) -> Result<(), String> {
         if self.frames.len() >= MAX_STACK_DEPTH {
             return Err(format!("more than {MAX_STACK_DEPTH} nested stacks"));
         }
+        let visible = if local {
+            &[][..]
+        } else {
+            &self.frames[self.lookup_floor()..]
+        };
         let mut targets = Vec::new();
         for a in &stack.actions {
             targets.clear();
@@ -415,7 +657,7 @@ impl Cursor {
             targets.extend(a.next_id.as_ref().map(ActionId::as_str));
             for id in &targets {
                 let known = stack.position(id).is_some()
-                    || self.frames.iter().any(|fr| fr.flow.position(id).is_some());
+                    || visible.iter().any(|fr| fr.flow.position(id).is_some());
                 if !known {
                     return Err(format!(
                         "action `{}` jumps to `{id}`, which does not exist",
@@ -476,13 +718,15 @@ impl Cursor {
         self.end
     }
 
-    /// The activeflow's variables.
+    /// The activeflow's variables: the current scope (inside a library custom action, its
+    /// own scope; the caller's is restored when it is left).
     pub fn variables(&self) -> &Variables {
         &self.vars
     }
 
-    /// Mutable variables: the shell sets `call.digits`, `recording.*`, `amd.*` ... here
-    /// before completing the command that produced them.
+    /// Mutable variables of the current scope: the shell sets `call.digits`, `recording.*`,
+    /// `amd.*` ... here before completing the command that produced them. Inside a custom
+    /// action these writes stay inside it, like the custom action's own.
     pub fn variables_mut(&mut self) -> &mut Variables {
         &mut self.vars
     }
@@ -503,6 +747,21 @@ impl Cursor {
         self.frames.len()
     }
 
+    /// Number of library custom actions the cursor is inside (0 = the caller's own flow).
+    /// While it is above 0, [`Cursor::variables`] is the innermost custom action's scope.
+    pub fn custom_action_depth(&self) -> usize {
+        self.frames.iter().filter(|fr| fr.scope.is_some()).count()
+    }
+
+    /// Lowest stack jump targets are looked up in: the nearest custom-action stack, else the
+    /// main array.
+    fn lookup_floor(&self) -> usize {
+        self.frames
+            .iter()
+            .rposition(|fr| fr.scope.is_some())
+            .unwrap_or(0)
+    }
+
     /// Moves past the action at `index` of the top stack: to `jump` if any, else its
     /// `next_id`, else the following element.
     fn advance(&mut self, index: usize, jump: Option<&ActionId>) {
@@ -519,9 +778,10 @@ impl Cursor {
         }
     }
 
-    /// Goes to action `id` in the top stack or the nearest lower stack holding it.
+    /// Goes to action `id` in the top stack or the nearest lower stack holding it, never
+    /// below the nearest custom-action stack.
     fn jump(&mut self, id: &ActionId) {
-        for depth in (0..self.frames.len()).rev() {
+        for depth in (self.lookup_floor()..self.frames.len()).rev() {
             if let Some(i) = self.frames[depth].flow.position(id.as_str()) {
                 self.frames.truncate(depth + 1);
                 self.frames[depth].pos = i;

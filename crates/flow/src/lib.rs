@@ -10,10 +10,15 @@
 //!   RFC 6901 pointer and one sentence ([`Problem`]); [`Capabilities`] says which types this
 //!   build executes.
 //! - **Variables** ([`Variables`], [`substitute`]): `${name}` templating, the `voipbin.` alias,
-//!   external injection limits (flows.md §3).
+//!   external injection limits (flows.md §3). `${secret.NAME}` is never substituted: it stays
+//!   in the text verbatim for the runtime to resolve at request time (and redact).
 //! - **Cursor** ([`Cursor`]): the execution model of flows.md §2 and the control actions of §4,
 //!   as a state machine. It returns [`Command`]s for the shell (the `runtime` crate) to
 //!   perform and is told how they ended ([`Completion`]).
+//! - **Custom actions** (custom-actions.md §1–2): `custom` parks ([`Status::Waiting`]) and
+//!   resumes through [`Completion::CustomEvent`] / [`Completion::CustomDefault`]
+//!   ([`custom_outcome`] tells the API what runs next); library custom actions run in their
+//!   own variable scope ([`Completion::EnterCustomAction`]) and leave through `output`.
 //!
 //! # Invariants
 //!
@@ -56,6 +61,7 @@ mod capabilities;
 mod command;
 mod condition;
 mod cursor;
+mod custom;
 mod datetime;
 mod log;
 pub mod options;
@@ -70,12 +76,16 @@ pub use action::{Action, ActionId, ActionType, Flow, NIL_UUID};
 pub use capabilities::Capabilities;
 pub use command::{Command, Completion};
 pub use cursor::{Clock, Cursor, CursorOptions, EndReason, Status, Step, MAX_STACK_DEPTH};
+pub use custom::{
+    custom_outcome, CustomOutcome, CUSTOM_ACTION_VISIBLE_PREFIXES, INPUT_PREFIX,
+    MAX_CUSTOM_ACTION_DEPTH,
+};
 pub use log::{ExecutedAction, Outcome};
 pub use options::{ActionOption, HangupReason, HttpMethod};
 pub use problem::{Problem, Report, Severity};
 pub use schema::schema;
 pub use template::{
     canonical_name, flatten_json, substitute, Variables, ALIAS_PREFIX, MAX_EXTERNAL_BYTES,
-    MAX_EXTERNAL_KEYS, RESERVED_PREFIXES,
+    MAX_EXTERNAL_KEYS, RESERVED_PREFIXES, SECRET_PREFIX,
 };
 pub use validate::{load, load_with_ids, parse_actions, validate};

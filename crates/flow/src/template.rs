@@ -7,6 +7,11 @@
 //! - [`substitute`] replaces each `${name}` with the variable's value, `""` when unknown. The
 //!   name runs to the first `}`; there is no nesting and no escaping; an unterminated `${` is
 //!   kept literally; substituted values are never expanded again.
+//! - **Secrets stay out of templating.** A placeholder naming a stored secret,
+//!   `${secret.NAME}` (also through the alias, `${voipbin.secret.NAME}`), is never looked up in
+//!   the variables: it is kept in the output as the text `${secret.NAME}` (canonical form). The
+//!   runtime resolves it at request time (`api_request` headers, URL, body ...) and redacts the
+//!   value everywhere, so a secret never lands in a variable, an event or the execution log.
 //! - Variables from outside the flow go through [`Variables::merge_external`], which refuses
 //!   built-in namespaces and oversized maps.
 
@@ -24,6 +29,9 @@ pub const MAX_EXTERNAL_KEYS: usize = 100;
 pub const MAX_EXTERNAL_BYTES: usize = 64 * 1024;
 /// Namespaces external injection may not write.
 pub const RESERVED_PREFIXES: [&str; 3] = ["call.", "activeflow.", ALIAS_PREFIX];
+/// Placeholders whose canonical name starts with this are secrets: [`substitute`] keeps them
+/// verbatim (as `${secret.NAME}`) for the runtime to resolve at request time.
+pub const SECRET_PREFIX: &str = "secret.";
 
 /// The canonical name of a variable: one leading `voipbin.` removed.
 pub fn canonical_name(name: &str) -> &str {
@@ -165,10 +173,15 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Variables {
 
 /// Replaces every `${name}` in `template` by the value of `name` (`""` when unknown).
 ///
+/// `${secret.NAME}` is the exception: it is never substituted, not even by a variable of that
+/// name, and stays in the output as `${secret.NAME}` (`${voipbin.secret.NAME}` becomes
+/// `${secret.NAME}`). The runtime resolves secrets when it sends a request and redacts them.
+///
 /// ```
 /// use flow::{substitute, Variables};
 /// let vars: Variables = [("call.digits", "12")].into_iter().collect();
 /// assert_eq!(substitute("got ${voipbin.call.digits}${nope}!", &vars), "got 12!");
+/// assert_eq!(substitute("Bearer ${secret.tok}", &vars), "Bearer ${secret.tok}");
 /// ```
 pub fn substitute(template: &str, vars: &Variables) -> String {
     let mut out = String::with_capacity(template.len());
@@ -188,7 +201,14 @@ pub(crate) fn substitute_into(out: &mut String, template: &str, vars: &Variables
         let after = &rest[start + 2..];
         let Some(len) = after.find('}') else { break };
         out.push_str(&rest[..start]);
-        out.push_str(vars.value(&after[..len]));
+        let name = canonical_name(&after[..len]);
+        if name.starts_with(SECRET_PREFIX) {
+            out.push_str("${");
+            out.push_str(name);
+            out.push('}');
+        } else {
+            out.push_str(vars.value(name));
+        }
         rest = &after[len + 1..];
     }
     out.push_str(rest);
@@ -309,6 +329,17 @@ mod tests {
     fn multibyte_text_around_placeholders_survives() {
         let v = vars(&[("n", "é")]);
         assert_eq!(substitute("ü${n}ß", &v), "üéß");
+    }
+
+    #[test]
+    fn secrets_are_kept_verbatim_and_other_names_substituted() {
+        let v = vars(&[("x", "1"), ("secret.tok", "leak")]);
+        assert_eq!(
+            substitute("Bearer ${secret.tok} ${x}${unknown}", &v),
+            "Bearer ${secret.tok} 1"
+        );
+        assert_eq!(substitute("${voipbin.secret.a.b}", &v), "${secret.a.b}");
+        assert_eq!(substitute("${secretary}", &v), "");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! flows.md §3: variables and templating as the cursor applies them.
+//! flows.md §3: variables and templating as the cursor applies them (and custom-actions.md §3:
+//! `${secret.NAME}` is left for the runtime).
 
 mod common;
 
@@ -202,4 +203,26 @@ fn templated_loop_count_and_comparison_values_are_read_at_run_time() {
     let (cmds, _) = run_done(&mut c);
     let texts: Vec<_> = cmds.iter().filter_map(talk_text).collect();
     assert_eq!(texts, ["t", "t", "t", "match"]);
+}
+
+#[test]
+fn secrets_are_left_for_the_runtime_in_every_templated_option() {
+    assert_eq!(
+        flow::substitute("Bearer ${secret.tok} ${x}", &vars(&[("x", "1")])),
+        "Bearer ${secret.tok} 1"
+    );
+    let doc = json!([{"type": "api_request", "option": {"method": "POST",
+        "url": "https://crm/${secret.path}?q=${x}",
+        "headers": {"Authorization": "Bearer ${secret.crm_token}"},
+        "body": {"k": "${voipbin.secret.k}", "x": "${x}"}}}]);
+    let mut c = cursor(doc, &[("x", "1"), ("secret.crm_token", "must not leak")]);
+    let Step::Execute(Command::ApiRequest(o)) = c.next(at(0)) else {
+        panic!("api_request")
+    };
+    assert_eq!(o.url, "https://crm/${secret.path}?q=1");
+    assert_eq!(
+        o.headers.get("Authorization").map(String::as_str),
+        Some("Bearer ${secret.crm_token}")
+    );
+    assert_eq!(o.body, Some(json!({"k": "${secret.k}", "x": "1"})));
 }

@@ -4,6 +4,7 @@
 use crate::engine::Shared;
 use crate::events::Event;
 use crate::http_actions::{self, FetchContext};
+use crate::park::{ParkSlot, ResumeError, ResumeEvent, ResumeOutcome};
 use flow::{Clock, Command, Completion, Cursor, CursorOptions, Step};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -17,6 +18,11 @@ pub enum Control {
     Snapshot(oneshot::Sender<Value>),
     /// Stop the flow now (end_reason `api`); a call is hung up.
     Stop,
+    /// An event for a parked `custom` action.
+    Resume {
+        event: ResumeEvent,
+        reply: oneshot::Sender<Result<ResumeOutcome, ResumeError>>,
+    },
 }
 
 /// Identity and bookkeeping of one activeflow, kept by the task that runs it.
@@ -28,6 +34,10 @@ pub struct Tracker {
     pub webhook_uri: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     published: usize,
+    /// The parked `custom` action, shared with the command that waits on it.
+    pub park: Arc<ParkSlot>,
+    /// Custom action names that park even with `stop: false`.
+    pub stop_types: Vec<String>,
 }
 
 impl Tracker {
@@ -44,7 +54,37 @@ impl Tracker {
             webhook_uri: webhook_uri.filter(|u| !u.trim().is_empty()),
             created_at: chrono::Utc::now(),
             published: 0,
+            park: Arc::new(ParkSlot::default()),
+            stop_types: Vec::new(),
         }
+    }
+
+    /// Park on a `custom` action, or not (`CustomDefault` at once). Publishes
+    /// `activeflow_waiting` with the trace while parked.
+    pub async fn custom(
+        park: &ParkSlot,
+        stop_types: &[String],
+        publish: impl FnOnce(Value),
+        option: flow::options::CustomOption,
+        action_id: &str,
+        activeflow_id: &str,
+        call_id: Option<&str>,
+    ) -> Completion {
+        if !crate::park::parks(&option, stop_types) {
+            return Completion::CustomDefault;
+        }
+        let (trace, rx) = park.park(&option, action_id, activeflow_id, call_id);
+        publish(trace);
+        crate::park::wait(park, &option, rx).await
+    }
+
+    /// Answer a resume request (from the task that owns the cursor).
+    pub fn resume(
+        &self,
+        event: ResumeEvent,
+        reply: oneshot::Sender<Result<ResumeOutcome, ResumeError>>,
+    ) {
+        let _ = reply.send(self.park.resume(event));
     }
 
     /// The state as `GET /v1/activeflows/{id}` shows it.
@@ -64,7 +104,7 @@ impl Tracker {
             "current_action": cursor.current().map(|a| json!({"id": a.id().as_str(), "type": a.action_type().as_str()})),
             "variables": variables,
             "executed_actions": executed(cursor),
-            "waiting_on": Value::Null,
+            "waiting_on": self.park.trace(),
             "webhook_uri": self.webhook_uri,
             "created_at": self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         })
@@ -151,6 +191,7 @@ pub struct Headless {
     pub flow_id: String,
     pub variables: Vec<(String, String)>,
     pub webhook_uri: Option<String>,
+    pub stop_types: Vec<String>,
 }
 
 /// Start an activeflow without a call; returns its id. Media actions are skipped by the cursor
@@ -163,12 +204,13 @@ pub fn start_headless(shared: &Arc<Shared>, req: Headless) -> Result<String, Str
     vars.set("activeflow.id", id.as_str());
     vars.set("activeflow.flow_id", req.flow_id.as_str());
     vars.set("activeflow.reference_type", "api");
-    let tracker = Tracker::new(
+    let mut tracker = Tracker::new(
         id.clone(),
         req.flow_id.clone(),
         None,
         req.webhook_uri.clone(),
     );
+    tracker.stop_types = req.stop_types.clone();
     let cursor = Cursor::new(
         req.flow,
         vars,
@@ -216,19 +258,65 @@ async fn run_headless(
                 .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
                 .collect(),
         });
-        let fut = execute_headless(&shared, command, fetch);
+        let api_vars =
+            matches!(command, Command::ApiRequest(_)).then(|| cursor.variables().clone());
+        let action_id = cursor
+            .current()
+            .map(|a| a.id().as_str().to_string())
+            .unwrap_or_default();
+        let park = tracker.park.clone();
+        let stop_types = tracker.stop_types.clone();
+        let (af_id, webhook) = (tracker.id.clone(), tracker.webhook_uri.clone());
+        let shared2 = shared.clone();
+        let pending_vars: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::default();
+        let fut = async {
+            match command {
+                Command::Custom(opt) => {
+                    let publish = |trace: Value| {
+                        shared2.events.publish(
+                            Event::new("activeflow_waiting", None, Some(&af_id), trace),
+                            webhook.as_deref(),
+                        )
+                    };
+                    Tracker::custom(&park, &stop_types, publish, opt, &action_id, &af_id, None)
+                        .await
+                }
+                Command::ApiRequest(o) => {
+                    let r = crate::api_request::run(&shared2, &o, api_vars).await;
+                    for (k, v) in &r.vars {
+                        pending_vars
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((k.clone(), v.clone()));
+                    }
+                    r.completion
+                }
+                other => execute_headless(&shared2, other, fetch).await,
+            }
+        };
         tokio::pin!(fut);
         let completion = loop {
             tokio::select! {
                 c = &mut fut => break Some(c),
                 ctl = control.recv() => match ctl {
                     Some(Control::Snapshot(reply)) => { let _ = reply.send(tracker.snapshot(&cursor)); }
+                    Some(Control::Resume { event, reply }) => tracker.resume(event, reply),
                     Some(Control::Stop) | None => break None,
                 }
             }
         };
+        tracker.park.clear();
         match completion {
-            Some(c) => cursor.complete(clock(), c),
+            Some(c) => {
+                for (k, v) in pending_vars
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .drain(..)
+                {
+                    cursor.variables_mut().set(k, v);
+                }
+                cursor.complete(clock(), c)
+            }
             None => {
                 cursor.stop(clock());
                 break;
@@ -279,6 +367,7 @@ async fn execute_headless(
             }
             None => Completion::Failed("fetch without context".into()),
         },
+        Command::CustomAction(o) => crate::library::enter(shared, &o),
         Command::FetchFlow { flow_id } => match shared.flows.get(&flow_id) {
             Some(f) => Completion::Pushed(f.actions().to_vec()),
             None => Completion::Failed(format!("no flow with id {flow_id:?}")),

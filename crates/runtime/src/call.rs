@@ -255,6 +255,8 @@ async fn handle(
         if matches!(command, Command::Hangup { .. }) {
             hung_up_by_flow = true;
         }
+        let api_vars =
+            matches!(command, Command::ApiRequest(_)).then(|| cursor.variables().clone());
         let fetch = matches!(command, Command::Fetch { .. }).then(|| FetchContext {
             activeflow_id: activeflow_id.clone(),
             call_id: call_uuid.clone(),
@@ -264,7 +266,17 @@ async fn handle(
                 .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                 .collect(),
         });
-        let fut = ctx.execute(command, fetch);
+        let custom = CustomContext {
+            park: tracker.park.clone(),
+            stop_types: tracker.stop_types.clone(),
+            action_id: cursor
+                .current()
+                .map(|a| a.id().as_str().to_string())
+                .unwrap_or_default(),
+            activeflow_id: activeflow_id.clone(),
+            call_id: call_uuid.clone(),
+        };
+        let fut = ctx.execute(command, fetch, custom, api_vars);
         tokio::pin!(fut);
         let completion = loop {
             tokio::select! {
@@ -283,6 +295,7 @@ async fn handle(
                     Some(Control::Snapshot(reply)) => {
                         let _ = reply.send(tracker.snapshot(&cursor));
                     }
+                    Some(Control::Resume { event, reply }) => tracker.resume(event, reply),
                     Some(Control::Stop) | None => break Err(CallEnd::Api),
                 }
             }
@@ -365,6 +378,15 @@ async fn wait_terminated(
 
 #[path = "call_media.rs"]
 mod media_actions;
+
+/// What a `custom` action needs to park.
+struct CustomContext {
+    park: Arc<crate::park::ParkSlot>,
+    stop_types: Vec<String>,
+    action_id: String,
+    activeflow_id: String,
+    call_id: String,
+}
 
 /// How a command ended, with variables to set before the cursor hears of it.
 struct Executed {
@@ -467,8 +489,24 @@ impl CallContext<'_> {
     }
 
     /// Perform `command`; media actions live in [`media_actions`].
-    async fn execute(&self, command: Command, fetch: Option<FetchContext>) -> Executed {
+    async fn execute(
+        &self,
+        command: Command,
+        fetch: Option<FetchContext>,
+        custom: CustomContext,
+        api_vars: Option<flow::Variables>,
+    ) -> Executed {
         match command {
+            Command::ApiRequest(o) => {
+                let r = crate::api_request::run(self.shared, &o, api_vars).await;
+                Executed {
+                    completion: r.completion,
+                    vars: r.vars,
+                    hung_up: false,
+                }
+            }
+            Command::Custom(o) => self.custom(o, custom).await.into(),
+            Command::CustomAction(o) => crate::library::enter(self.shared, &o).into(),
             Command::DigitsReceive(o) => self.digits_receive(o).await,
             Command::DigitsSend(o) => self.digits_send(o).await.into(),
             Command::RecordingStart(o) => self.recording_start(o).await,

@@ -255,6 +255,62 @@ impl CallContext<'_> {
         );
     }
 
+    /// Park on a `custom` action: hold audio (looped) or silence until the event or timeout.
+    pub(super) async fn custom(
+        &self,
+        o: flow::options::CustomOption,
+        c: super::CustomContext,
+    ) -> Completion {
+        let hold = o.hold.clone();
+        let shared = self.shared;
+        let publish = |trace: serde_json::Value| {
+            shared.events.publish(
+                Event::new(
+                    "activeflow_waiting",
+                    Some(&c.call_id),
+                    Some(&c.activeflow_id),
+                    trace,
+                ),
+                None,
+            )
+        };
+        let wait = Tracker::custom(
+            &c.park,
+            &c.stop_types,
+            publish,
+            o,
+            &c.action_id,
+            &c.activeflow_id,
+            Some(&c.call_id),
+        );
+        let Some(hold) = hold.filter(|h| !h.stream_urls.is_empty()) else {
+            return wait.await;
+        };
+        self.ensure_answered();
+        let mut prompts = Vec::new();
+        for url in &hold.stream_urls {
+            if let Ok(p) = self.shared.sounds.prompt(url, self.codec()).await {
+                prompts.push(p);
+            }
+        }
+        let music = async {
+            if prompts.is_empty() {
+                return std::future::pending::<()>().await;
+            }
+            loop {
+                self.media.play(prompts.clone()).await;
+            }
+        };
+        tokio::pin!(wait);
+        tokio::select! {
+            c = &mut wait => {
+                self.media.stop_playback();
+                c
+            }
+            _ = music => Completion::CustomDefault,
+        }
+    }
+
     pub(super) async fn echo(&self, duration_ms: Option<u64>, dtmf: bool) -> Completion {
         self.ensure_answered();
         self.media.send(MediaCommand::Echo { on: true, dtmf });

@@ -24,6 +24,27 @@ pub struct Config {
     pub limits: LimitsSection,
     pub flow: FlowSection,
     pub shutdown: ShutdownSection,
+    pub custom_actions: CustomActionsSection,
+}
+
+/// `[custom_actions]`: the library of reusable sub-flows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CustomActionsSection {
+    /// Definitions loaded from files (published, organization visibility).
+    pub dir: PathBuf,
+    /// Key of the HMAC that signs exported packages; servers sharing it verify each other's
+    /// packages. Empty: a plain SHA-256 integrity digest.
+    pub package_key: String,
+}
+
+impl Default for CustomActionsSection {
+    fn default() -> Self {
+        CustomActionsSection {
+            dir: "config/custom-actions".into(),
+            package_key: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

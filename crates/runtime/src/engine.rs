@@ -50,6 +50,8 @@ pub struct Shared {
     /// Routes managed through the API (tried before the config's `[[routes]]`).
     pub routes: RwLock<Vec<store::StoredRoute>>,
     records: tokio::sync::mpsc::UnboundedSender<crate::records::Record>,
+    /// Custom actions (library sub-flows) by name and version.
+    pub library: crate::library::Library,
 }
 
 impl Shared {
@@ -169,6 +171,7 @@ impl Runtime {
             store: Some(store),
             routes: RwLock::new(routes),
             records: records_tx,
+            library: crate::library::Library::default(),
             sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
             http,
             tts: Tts::new(
@@ -195,6 +198,9 @@ impl Runtime {
         })
         .await?;
         crate::records::start(shared.clone(), records_rx);
+        crate::library::reload(&shared)
+            .await
+            .map_err(StartError::Store)?;
         let s = shared.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {

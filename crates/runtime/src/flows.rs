@@ -31,7 +31,12 @@ pub const EXECUTABLE: &[&str] = &[
     "condition_call_status",
     "variable_set",
     "empty",
+    // custom actions
+    "custom",
+    "custom_action",
+    "output",
     // HTTP
+    "api_request",
     "webhook_send",
     "fetch",
     "fetch_flow",

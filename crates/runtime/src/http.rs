@@ -4,10 +4,12 @@
 //! network errors, HMAC signing, and a 1 MiB cap on response bodies.
 
 use crate::guard::Guard;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Largest response body read (bytes); larger ones fail the request.
@@ -62,7 +64,13 @@ pub struct HttpEngine {
     signing_secret: Option<String>,
     /// Default per-request timeout (`http.timeout_ms`).
     pub timeout: Duration,
+    /// Clients presenting a stored client certificate, by certificate name: (the certificate's
+    /// `updated_at` when the client was built, the client). Shared by every clone.
+    identity_clients: Arc<Mutex<IdentityClients>>,
 }
+
+/// Certificate name → (its `updated_at` when the client was built, the client).
+type IdentityClients = HashMap<String, (DateTime<Utc>, reqwest::Client)>;
 
 struct GuardedResolver {
     guard: Arc<Guard>,
@@ -100,6 +108,52 @@ fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
         .ok()
 }
 
+/// A client builder with the guard on every resolved address and on every redirect. Every
+/// client of the engine starts here, so none can bypass the guard.
+fn guarded_builder(guard: &Arc<Guard>) -> reqwest::ClientBuilder {
+    let redirect_guard = guard.clone();
+    reqwest::Client::builder()
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(GuardedResolver {
+            guard: guard.clone(),
+        }))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                return attempt.error("more than 5 redirects");
+            }
+            match literal_ip(attempt.url()).map(|ip| redirect_guard.check(ip)) {
+                Some(Err(e)) => attempt.error(e),
+                _ => attempt.follow(),
+            }
+        }))
+        .pool_idle_timeout(Duration::from_secs(60))
+}
+
+/// A guarded client presenting `cert` as its TLS client certificate.
+fn identity_client(
+    guard: &Arc<Guard>,
+    cert: &store::Certificate,
+) -> Result<reqwest::Client, String> {
+    let mut pem = cert.cert_pem.trim_end().to_string();
+    pem.push('\n');
+    pem.push_str(&cert.key_pem);
+    let identity = reqwest::Identity::from_pem(pem.as_bytes())
+        .map_err(|e| format!("client certificate or key: {}", error_chain(&e)))?;
+    let mut builder = guarded_builder(guard).identity(identity);
+    if let Some(ca) = cert.ca_pem.as_deref().filter(|ca| !ca.trim().is_empty()) {
+        let roots = reqwest::Certificate::from_pem_bundle(ca.as_bytes())
+            .map_err(|e| format!("CA certificates: {}", error_chain(&e)))?;
+        if roots.is_empty() {
+            return Err("CA certificates: no certificate in the PEM".into());
+        }
+        builder = builder.tls_built_in_root_certs(false);
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    builder.build().map_err(|e| error_chain(&e))
+}
+
 impl Outbound {
     /// A GET with the engine's defaults: one try, no signature, 1 MiB cap.
     pub fn get(url: &str, timeout: Duration) -> Outbound {
@@ -123,29 +177,37 @@ impl HttpEngine {
         signing_secret: Option<String>,
     ) -> Result<HttpEngine, String> {
         let guard = Arc::new(Guard::new(allow_private)?);
-        let redirect_guard = guard.clone();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver {
-                guard: guard.clone(),
-            }))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= 5 {
-                    return attempt.error("more than 5 redirects");
-                }
-                match literal_ip(attempt.url()).map(|ip| redirect_guard.check(ip)) {
-                    Some(Err(e)) => attempt.error(e),
-                    _ => attempt.follow(),
-                }
-            }))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = guarded_builder(&guard).build().map_err(|e| e.to_string())?;
         Ok(HttpEngine {
             client,
             guard,
             signing_secret: signing_secret.filter(|s| !s.is_empty()),
             timeout,
+            identity_clients: Arc::default(),
+        })
+    }
+
+    /// This engine, but presenting `cert` (its `cert_pem` chain and `key_pem`) as the TLS
+    /// client certificate, and trusting only `cert.ca_pem` for servers when a CA is stored
+    /// (the built-in roots otherwise). Same guard (resolver, redirect policy, literal-IP
+    /// check), signing secret and default timeout. The client is built once per certificate
+    /// name and rebuilt when the certificate's `updated_at` changes.
+    pub fn with_certificate(&self, cert: &store::Certificate) -> Result<HttpEngine, String> {
+        let mut cache = self
+            .identity_clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let client = match cache.get(&cert.name) {
+            Some((version, client)) if *version == cert.updated_at => client.clone(),
+            _ => {
+                let client = identity_client(&self.guard, cert)?;
+                cache.insert(cert.name.clone(), (cert.updated_at, client.clone()));
+                client
+            }
+        };
+        Ok(HttpEngine {
+            client,
+            ..self.clone()
         })
     }
 

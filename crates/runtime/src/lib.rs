@@ -9,6 +9,7 @@
 //! nothing read from the network or a file panics; ports return to the pool when a call ends.
 
 pub mod activeflow;
+pub mod api_request;
 pub mod audio;
 pub mod call;
 pub mod config;
@@ -18,10 +19,12 @@ pub mod flows;
 pub mod guard;
 pub mod http;
 pub mod http_actions;
+pub mod library;
 pub mod live;
 pub mod media_session;
 pub mod metrics;
 pub mod outbox;
+pub mod park;
 pub mod ports;
 pub mod recording;
 pub mod records;

@@ -35,6 +35,21 @@ impl Live {
             .ok()
     }
 
+    /// Deliver an event to a parked activeflow; `None` when it is not live.
+    pub async fn resume_activeflow(
+        &self,
+        id: &str,
+        event: crate::park::ResumeEvent,
+    ) -> Option<Result<crate::park::ResumeOutcome, crate::park::ResumeError>> {
+        let tx = self.activeflows.get(id)?.clone();
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send(Control::Resume { event, reply }).ok()?;
+        tokio::time::timeout(std::time::Duration::from_secs(2), rx)
+            .await
+            .ok()?
+            .ok()
+    }
+
     /// Stop a live activeflow; false when it is not live.
     pub fn stop_activeflow(&self, id: &str) -> bool {
         self.activeflows

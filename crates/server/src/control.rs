@@ -76,6 +76,7 @@ impl api::CallControl for Control {
         flow: Arc<flow::Flow>,
         variables: Vec<(String, String)>,
         webhook_uri: Option<String>,
+        stop_types: Vec<String>,
     ) -> Result<String, String> {
         runtime::activeflow::start_headless(
             self.shared(),
@@ -84,8 +85,36 @@ impl api::CallControl for Control {
                 flow_id,
                 variables,
                 webhook_uri,
+                stop_types,
             },
         )
+    }
+
+    fn resume_activeflow<'a>(
+        &'a self,
+        id: &'a str,
+        req: api::ResumeRequest,
+    ) -> BoxFuture<'a, api::ResumeResult> {
+        Box::pin(async move {
+            let payload = match req.payload {
+                Some(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            let event = runtime::park::ResumeEvent {
+                event: req.event,
+                payload,
+                token: req.token,
+            };
+            match self.shared().live.resume_activeflow(id, event).await {
+                None => api::ResumeResult::NotLive,
+                Some(Ok(runtime::park::ResumeOutcome::Next { action_id })) => {
+                    api::ResumeResult::Next(action_id)
+                }
+                Some(Ok(runtime::park::ResumeOutcome::DeadEnd)) => api::ResumeResult::DeadEnd,
+                Some(Err(runtime::park::ResumeError::NotWaiting)) => api::ResumeResult::NotWaiting,
+                Some(Err(runtime::park::ResumeError::BadToken)) => api::ResumeResult::BadToken,
+            }
+        })
     }
 
     fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>) {
@@ -150,5 +179,104 @@ impl api::CallControl for Control {
 
     fn recordings_dir(&self) -> PathBuf {
         self.shared().config.recordings.dir.clone()
+    }
+
+    fn flow_problems(&self, doc: &serde_json::Value) -> Vec<(String, String)> {
+        let mut p = runtime::flows::unsupported_recording_formats(doc);
+        p.extend(self.shared().library.check_uses(doc));
+        p
+    }
+
+    fn check_custom_action(&self, doc: &serde_json::Value) -> Result<api::Problems, api::Problems> {
+        runtime::library::Definition::parse(doc).map(|(_, w)| w)
+    }
+
+    fn nesting_problem(&self, doc: &serde_json::Value) -> Option<String> {
+        let (d, _) = runtime::library::Definition::parse(doc).ok()?;
+        self.shared().library.nesting_problem(&d)
+    }
+
+    fn dependencies(&self, doc: &serde_json::Value) -> Vec<serde_json::Value> {
+        let Ok((d, _)) = runtime::library::Definition::parse(doc) else {
+            return Vec::new();
+        };
+        let lib = &self.shared().library;
+        let mut out: Vec<serde_json::Value> = Vec::new();
+        let mut todo = d.uses();
+        let mut seen = std::collections::HashSet::new();
+        while let Some((name, req)) = todo.pop() {
+            if let Some(e) = lib.resolve(&name, req.as_deref()) {
+                if seen.insert(format!("{name}@{}", e.version)) {
+                    todo.extend(e.definition.uses());
+                    out.push(e.document.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn sign_package(&self, package: &serde_json::Value) -> String {
+        runtime::library::package_signature(
+            &self.shared().config.custom_actions.package_key,
+            package,
+        )
+    }
+
+    fn test_api_request(
+        &self,
+        option: serde_json::Value,
+        variables: std::collections::BTreeMap<String, String>,
+    ) -> BoxFuture<'_, Result<serde_json::Value, String>> {
+        Box::pin(async move {
+            let opt: flow::options::ApiRequestOption = serde_json::from_value(option)
+                .map_err(|e| format!("not an api_request option: {e}"))?;
+            let mut vars = flow::Variables::new();
+            vars.merge_external(variables).map_err(|p| p.message)?;
+            let shared = self.shared();
+            let store = shared.store.as_ref().ok_or("no store")?;
+            // The cursor would have substituted `${name}` already; do the same here.
+            let templated = serde_json::to_value(&opt)
+                .map(|v| template(v, &vars))
+                .map_err(|e| e.to_string())?;
+            let opt: flow::options::ApiRequestOption =
+                serde_json::from_value(templated).map_err(|e| e.to_string())?;
+            let r = runtime::api_request::execute(&shared.http, &opt, &vars, store).await;
+            let outcome = match &r.completion {
+                flow::Completion::Done => "done".to_string(),
+                flow::Completion::Failed(e) => format!("failed: {e}"),
+                other => format!("{other:?}"),
+            };
+            let vars: serde_json::Map<String, serde_json::Value> = r
+                .vars
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::Value::String(v)))
+                .collect();
+            Ok(serde_json::json!({
+                "outcome": outcome,
+                "request": r.request_summary,
+                "captures": r.captures,
+                "variables": vars,
+            }))
+        })
+    }
+
+    fn library_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = runtime::library::reload(self.shared()).await {
+                tracing::warn!(error = %e, "cannot reload the custom-action library");
+            }
+        })
+    }
+}
+
+/// `${name}` substitution in every string of a JSON value (what the cursor does to options).
+fn template(v: serde_json::Value, vars: &flow::Variables) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) => serde_json::Value::String(flow::substitute(&s, vars)),
+        serde_json::Value::Array(a) => a.into_iter().map(|x| template(x, vars)).collect(),
+        serde_json::Value::Object(o) => {
+            o.into_iter().map(|(k, x)| (k, template(x, vars))).collect()
+        }
+        other => other,
     }
 }

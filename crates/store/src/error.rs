@@ -58,6 +58,15 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    /// The write would change a published custom-action version, and published versions are
+    /// immutable: overwriting or deleting it, or narrowing its visibility from `marketplace`
+    /// to `organization`. A change is a new version. Answer 409 Conflict.
+    #[error(
+        "custom action {name:?} version {version:?} is published and cannot be changed \
+         (publish a new version instead)"
+    )]
+    Immutable { name: String, version: String },
+
     /// A stored value could not be decoded (invalid JSON, an unknown enum value, a time out of
     /// range): the row was edited by hand or written by a buggy build. Report it; other rows
     /// are unaffected.

@@ -1,6 +1,7 @@
 //! Persistence for switchyard: flows, routes, call records (CDRs), activeflow logs, the
-//! recordings index, secrets, certificates and the event outbox, on SQLite (the embedded
-//! default) or PostgreSQL (a cluster), through one [`Store`].
+//! recordings index, secrets, certificates, the custom-action library, API actions and the
+//! event outbox, on SQLite (the embedded default) or PostgreSQL (a cluster), through one
+//! [`Store`].
 //!
 //! # Role
 //!
@@ -62,9 +63,11 @@ macro_rules! on_pool {
 }
 
 mod activeflows;
+mod api_actions;
 mod calls;
 mod certificate;
 mod connect;
+mod custom_actions;
 mod error;
 mod flows;
 mod migrate;
@@ -75,8 +78,10 @@ mod secrets;
 mod values;
 
 pub use activeflows::ActiveflowRecord;
+pub use api_actions::StoredApiAction;
 pub use calls::CallRecord;
 pub use certificate::{Certificate, CertificateSummary};
+pub use custom_actions::{CustomActionStatus, CustomActionSummary, StoredCustomAction, Visibility};
 pub use error::StoreError;
 pub use flows::{FileImport, FlowSource, StoredFlow};
 pub use migrate::SCHEMA_VERSION;

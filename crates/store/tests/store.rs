@@ -6,8 +6,9 @@ mod common;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use store::{
-    ActiveflowRecord, Backend, CallRecord, Certificate, FileImport, FlowSource, OutboxEvent,
-    RecordingRecord, Store, StoreError, StoredFlow, StoredRoute, SCHEMA_VERSION,
+    ActiveflowRecord, Backend, CallRecord, Certificate, CustomActionStatus, FileImport, FlowSource,
+    OutboxEvent, RecordingRecord, Store, StoreError, StoredApiAction, StoredCustomAction,
+    StoredFlow, StoredRoute, Visibility, SCHEMA_VERSION,
 };
 
 use common::TestDb;
@@ -28,6 +29,12 @@ on_both_backends!(
     reopening_does_not_rerun_migrations_and_newer_schemas_are_refused,
     concurrent_first_connects_migrate_once,
     corrupt_rows_are_errors_not_panics,
+    custom_actions_round_trip_and_drafts_may_be_overwritten,
+    published_custom_actions_are_immutable,
+    publishing_is_idempotent_and_visibility_only_widens,
+    custom_action_versions_are_listed_by_semver,
+    api_actions_round_trip_and_updates_keep_created_at,
+    a_version_1_database_is_migrated_to_version_2,
 );
 
 /// A fixed time: `n` ms after 2023-11-14T22:13:20Z.
@@ -695,6 +702,489 @@ async fn corrupt_rows_are_errors_not_panics(db: &TestDb) {
         store.call("far").await,
         Err(StoreError::Corrupt { table: "calls", .. })
     ));
+    db.execute(
+        "INSERT INTO custom_actions
+           (name, version, status, visibility, definition, created_at, updated_at, published_at)
+         VALUES ('odd', '1.0.0', 'retired', NULL, '{}', 0, 0, NULL),
+                ('half', '1.0.0', 'published', NULL, '{}', 0, 0, 0)",
+    )
+    .await;
+    match store.custom_action("odd", "1.0.0").await {
+        Err(StoreError::Corrupt {
+            table: "custom_actions",
+            id,
+            ..
+        }) => assert_eq!(id, "odd@1.0.0"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert!(matches!(
+        store.custom_action("half", "1.0.0").await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    db.execute(
+        "INSERT INTO api_actions (name, definition, created_at, updated_at)
+         VALUES ('broken', '{nope', 0, 0)",
+    )
+    .await;
+    assert!(matches!(
+        store.api_actions().await,
+        Err(StoreError::Corrupt {
+            table: "api_actions",
+            ..
+        })
+    ));
+}
+
+fn custom_action_doc(name: &str, version: &str, greeting: &str) -> serde_json::Value {
+    json!({
+        "name": name,
+        "version": version,
+        "description": "Collect a time, check availability, book it",
+        "integration": "Calendar",
+        "icon": "calendar",
+        "inputs": [
+            {"name": "calendar_url", "type": "string", "required": true, "configurable": true},
+            {"name": "greeting", "type": "string", "default": greeting}
+        ],
+        "outputs": ["success", "fail", "not_interested"],
+        "actions": [
+            {"type": "talk", "option": {"text": "${input.greeting}"}},
+            {"type": "output", "option": {"path": "success", "variables": {"id": "${b.id}"}}}
+        ]
+    })
+}
+
+fn draft(name: &str, version: &str, greeting: &str, at: i64) -> StoredCustomAction {
+    StoredCustomAction::draft(
+        name,
+        version,
+        custom_action_doc(name, version, greeting),
+        t(at),
+    )
+}
+
+fn is_immutable(result: Result<impl std::fmt::Debug, StoreError>, name: &str, version: &str) {
+    match result {
+        Err(StoreError::Immutable {
+            name: n,
+            version: v,
+        }) => {
+            assert_eq!((n.as_str(), v.as_str()), (name, version))
+        }
+        other => panic!("expected Immutable, got {other:?}"),
+    }
+}
+
+async fn custom_actions_round_trip_and_drafts_may_be_overwritten(db: &TestDb) {
+    let store = db.open().await;
+    assert!(store
+        .custom_action("make_appointment", "1.0.0")
+        .await
+        .expect("get")
+        .is_none());
+    assert!(store.custom_actions().await.expect("list").is_empty());
+    assert!(store.custom_action_names().await.expect("names").is_empty());
+
+    let first = draft("make_appointment", "1.0.0", "Hello 📅 ünïcödé", 0);
+    assert_eq!(first.status, CustomActionStatus::Draft);
+    assert_eq!((first.visibility, first.published_at), (None, None));
+    let stored = store.put_custom_action_draft(&first).await.expect("put");
+    assert_eq!(stored, first);
+    assert_eq!(
+        store
+            .custom_action("make_appointment", "1.0.0")
+            .await
+            .expect("get"),
+        Some(first.clone())
+    );
+
+    // Overwriting a draft keeps created_at; status fields given by the caller are ignored.
+    let mut second = draft("make_appointment", "1.0.0", "Second take", 10);
+    second.created_at = t(9);
+    second.status = CustomActionStatus::Published;
+    second.visibility = Some(Visibility::Marketplace);
+    second.published_at = Some(t(10));
+    let stored = store
+        .put_custom_action_draft(&second)
+        .await
+        .expect("update");
+    assert_eq!(stored.created_at, t(0));
+    assert_eq!(stored.updated_at, t(10));
+    assert_eq!(stored.status, CustomActionStatus::Draft);
+    assert_eq!((stored.visibility, stored.published_at), (None, None));
+    assert_eq!(stored.definition, second.definition);
+    assert_eq!(
+        store
+            .custom_action("make_appointment", "1.0.0")
+            .await
+            .expect("get"),
+        Some(stored)
+    );
+    assert!(store
+        .custom_action("make_appointment", "1.0.1")
+        .await
+        .expect("other version")
+        .is_none());
+
+    assert!(store
+        .delete_custom_action_draft("make_appointment", "1.0.0")
+        .await
+        .expect("delete"));
+    assert!(!store
+        .delete_custom_action_draft("make_appointment", "1.0.0")
+        .await
+        .expect("delete again"));
+    assert!(store
+        .custom_action("make_appointment", "1.0.0")
+        .await
+        .expect("get")
+        .is_none());
+}
+
+async fn published_custom_actions_are_immutable(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .put_custom_action_draft(&draft("greet", "1.0.0", "hi", 0))
+        .await
+        .expect("put");
+    let published = store
+        .publish_custom_action("greet", "1.0.0", Visibility::Organization, t(5))
+        .await
+        .expect("publish")
+        .expect("found");
+    assert_eq!(published.status, CustomActionStatus::Published);
+    assert_eq!(published.visibility, Some(Visibility::Organization));
+    assert_eq!(published.published_at, Some(t(5)));
+    assert_eq!((published.created_at, published.updated_at), (t(0), t(5)));
+
+    is_immutable(
+        store
+            .put_custom_action_draft(&draft("greet", "1.0.0", "changed", 10))
+            .await,
+        "greet",
+        "1.0.0",
+    );
+    is_immutable(
+        store.delete_custom_action_draft("greet", "1.0.0").await,
+        "greet",
+        "1.0.0",
+    );
+    assert_eq!(
+        store.custom_action("greet", "1.0.0").await.expect("get"),
+        Some(published.clone()),
+        "refused writes changed nothing"
+    );
+
+    // A change is a new version, which starts as a draft.
+    let next = store
+        .put_custom_action_draft(&draft("greet", "1.1.0", "changed", 10))
+        .await
+        .expect("new version");
+    assert_eq!(next.status, CustomActionStatus::Draft);
+    assert_eq!(
+        store.custom_action("greet", "1.0.0").await.expect("get"),
+        Some(published)
+    );
+    let err = store
+        .put_custom_action_draft(&draft("greet", "1.0.0", "again", 11))
+        .await
+        .expect_err("immutable");
+    assert!(err.to_string().contains("greet"), "{err}");
+}
+
+async fn publishing_is_idempotent_and_visibility_only_widens(db: &TestDb) {
+    let store = db.open().await;
+    assert_eq!(
+        store
+            .publish_custom_action("nothing", "1.0.0", Visibility::Organization, t(0))
+            .await
+            .expect("publish missing"),
+        None
+    );
+
+    store
+        .put_custom_action_draft(&draft("book", "1.0.0", "hi", 0))
+        .await
+        .expect("put");
+    let first = store
+        .publish_custom_action("book", "1.0.0", Visibility::Organization, t(5))
+        .await
+        .expect("publish")
+        .expect("found");
+
+    // Same visibility again: nothing changes, not even the times.
+    let again = store
+        .publish_custom_action("book", "1.0.0", Visibility::Organization, t(50))
+        .await
+        .expect("publish again")
+        .expect("found");
+    assert_eq!(again, first);
+
+    // organization -> marketplace: widened; published_at kept, updated_at moves.
+    let wider = store
+        .publish_custom_action("book", "1.0.0", Visibility::Marketplace, t(60))
+        .await
+        .expect("widen")
+        .expect("found");
+    assert_eq!(wider.visibility, Some(Visibility::Marketplace));
+    assert_eq!(wider.published_at, Some(t(5)));
+    assert_eq!((wider.created_at, wider.updated_at), (t(0), t(60)));
+    assert_eq!(wider.definition, first.definition);
+
+    let same = store
+        .publish_custom_action("book", "1.0.0", Visibility::Marketplace, t(70))
+        .await
+        .expect("idempotent")
+        .expect("found");
+    assert_eq!(same, wider);
+
+    // marketplace -> organization: refused, nothing written.
+    is_immutable(
+        store
+            .publish_custom_action("book", "1.0.0", Visibility::Organization, t(80))
+            .await,
+        "book",
+        "1.0.0",
+    );
+    assert_eq!(
+        store.custom_action("book", "1.0.0").await.expect("get"),
+        Some(wider)
+    );
+
+    // A draft may be published straight to the marketplace.
+    store
+        .put_custom_action_draft(&draft("book", "2.0.0", "hi", 100))
+        .await
+        .expect("put");
+    let market = store
+        .publish_custom_action("book", "2.0.0", Visibility::Marketplace, t(101))
+        .await
+        .expect("publish")
+        .expect("found");
+    assert_eq!(
+        (market.visibility, market.published_at, market.updated_at),
+        (Some(Visibility::Marketplace), Some(t(101)), t(101))
+    );
+}
+
+async fn custom_action_versions_are_listed_by_semver(db: &TestDb) {
+    let store = db.open().await;
+    for (i, version) in ["1.10.0", "1.2.0", "2.0.0-rc.1", "1.9.3"]
+        .iter()
+        .enumerate()
+    {
+        store
+            .put_custom_action_draft(&draft("appt", version, "hi", i as i64))
+            .await
+            .expect("put");
+    }
+    store
+        .put_custom_action_draft(&draft("zeta", "0.1.0", "hi", 0))
+        .await
+        .expect("put");
+    store
+        .put_custom_action_draft(&draft("alpha", "3.0.0", "hi", 0))
+        .await
+        .expect("put");
+    for version in ["1.2.0", "1.10.0"] {
+        store
+            .publish_custom_action("appt", version, Visibility::Organization, t(20))
+            .await
+            .expect("publish")
+            .expect("found");
+    }
+
+    let versions = store
+        .custom_action_versions("appt")
+        .await
+        .expect("versions");
+    let listed: Vec<(&str, CustomActionStatus)> = versions
+        .iter()
+        .map(|a| (a.version.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("1.2.0", CustomActionStatus::Published),
+            ("1.9.3", CustomActionStatus::Draft),
+            ("1.10.0", CustomActionStatus::Published),
+            ("2.0.0-rc.1", CustomActionStatus::Draft),
+        ]
+    );
+    assert!(versions.iter().all(|a| a.name == "appt"));
+    assert!(store
+        .custom_action_versions("missing")
+        .await
+        .expect("none")
+        .is_empty());
+
+    let all = store.custom_actions().await.expect("all");
+    let keys: Vec<(&str, &str)> = all
+        .iter()
+        .map(|a| (a.name.as_str(), a.version.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("alpha", "3.0.0"),
+            ("appt", "1.2.0"),
+            ("appt", "1.9.3"),
+            ("appt", "1.10.0"),
+            ("appt", "2.0.0-rc.1"),
+            ("zeta", "0.1.0"),
+        ]
+    );
+
+    let names = store.custom_action_names().await.expect("names");
+    assert_eq!(
+        names.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["alpha", "appt", "zeta"]
+    );
+    let appt = &names[1];
+    assert_eq!(appt.versions, ["1.2.0", "1.9.3", "1.10.0", "2.0.0-rc.1"]);
+    assert_eq!(appt.newest.version, "2.0.0-rc.1");
+    assert_eq!(
+        appt.latest_published.as_ref().map(|a| a.version.as_str()),
+        Some("1.10.0")
+    );
+    assert_eq!(appt.newest, versions[3]);
+    assert_eq!(names[0].latest_published, None);
+    assert_eq!(names[0].newest.version, "3.0.0");
+}
+
+async fn api_actions_round_trip_and_updates_keep_created_at(db: &TestDb) {
+    let store = db.open().await;
+    assert!(store
+        .api_action("order_status")
+        .await
+        .expect("get")
+        .is_none());
+    assert!(store.api_actions().await.expect("list").is_empty());
+
+    let doc = json!({
+        "name": "order_status",
+        "description": "Use when the caller asks where their order is",
+        "url": "https://crm.example/hook",
+        "method": "POST",
+        "headers": {"Authorization": "Bearer ${secret.crm}"},
+        "body": {"q": "{{user_message}}"},
+        "trigger": "ai_intent",
+        "say": "Your order is ${order_status.state}",
+        "error_message": "Sorry, I cannot check that right now 📦"
+    });
+    let first = StoredApiAction::new("order_status", doc, t(0));
+    let stored = store.put_api_action(&first).await.expect("put");
+    assert_eq!(stored, first);
+    assert_eq!(
+        store.api_action("order_status").await.expect("get"),
+        Some(first.clone())
+    );
+
+    store
+        .put_api_action(&StoredApiAction::new(
+            "callback",
+            json!({"name": "callback", "url": "https://x.example", "trigger": "dtmf"}),
+            t(5),
+        ))
+        .await
+        .expect("put other");
+
+    let mut second = StoredApiAction::new(
+        "order_status",
+        json!({"name": "order_status", "url": "https://crm.example/v2", "trigger": "flow"}),
+        t(10),
+    );
+    second.created_at = t(9); // ignored: the first write's created_at is kept
+    let stored = store.put_api_action(&second).await.expect("update");
+    assert_eq!((stored.created_at, stored.updated_at), (t(0), t(10)));
+    assert_eq!(stored.definition, second.definition);
+
+    let all = store.api_actions().await.expect("list");
+    assert_eq!(
+        all.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["callback", "order_status"]
+    );
+    assert_eq!(all[1], stored);
+
+    assert!(store
+        .delete_api_action("order_status")
+        .await
+        .expect("delete"));
+    assert!(!store
+        .delete_api_action("order_status")
+        .await
+        .expect("delete again"));
+    assert!(store
+        .api_action("order_status")
+        .await
+        .expect("get")
+        .is_none());
+    assert_eq!(store.api_actions().await.expect("list").len(), 1);
+}
+
+/// Builds the database exactly as the version-1 store left it (its `schema_migrations` table,
+/// migration 0001, one row recorded, some data), then connects with this build.
+async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
+    assert_eq!(SCHEMA_VERSION, 2);
+    let sqlite = db.url.starts_with("sqlite:");
+    let (migrations_table, v1) = if sqlite {
+        (
+            "CREATE TABLE schema_migrations (
+                version    INTEGER NOT NULL PRIMARY KEY,
+                name       TEXT    NOT NULL,
+                applied_at TEXT    NOT NULL DEFAULT CURRENT_TIMESTAMP);",
+            include_str!("../migrations/sqlite/0001_initial.sql"),
+        )
+    } else {
+        (
+            "CREATE TABLE schema_migrations (
+                version    BIGINT      NOT NULL PRIMARY KEY,
+                name       TEXT        NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+            include_str!("../migrations/postgres/0001_initial.sql"),
+        )
+    };
+    db.execute_script(&format!(
+        "{migrations_table}
+         {v1}
+         INSERT INTO schema_migrations (version, name) VALUES (1, 'initial');
+         INSERT INTO flows (id, name, detail, document, source, pinned, created_at, updated_at)
+         VALUES ('old', 'Old', '', '{{\"actions\": []}}', 'api', true, 0, 0);
+         INSERT INTO secrets (name, value, created_at, updated_at) VALUES ('k', 'v', 0, 0);"
+    ))
+    .await;
+    assert_eq!(db.applied_migrations().await, [(1, "initial".to_string())]);
+
+    let store = db.open().await;
+    assert_eq!(
+        db.applied_migrations().await,
+        [
+            (1, "initial".to_string()),
+            (2, "custom_and_api_actions".to_string())
+        ]
+    );
+    let old = store.flow("old").await.expect("get").expect("kept");
+    assert_eq!(old.document, json!({"actions": []}));
+    assert_eq!(store.secrets().await.expect("secrets").len(), 1);
+
+    // The new tables work on the migrated database, and survive a reopen (no re-migration).
+    store
+        .put_custom_action_draft(&draft("upgraded", "1.0.0", "hi", 0))
+        .await
+        .expect("put custom action");
+    store
+        .put_api_action(&StoredApiAction::new("hook", json!({"name": "hook"}), t(0)))
+        .await
+        .expect("put api action");
+    store.close().await;
+    let store = db.open().await;
+    assert_eq!(db.applied_migrations().await.len(), 2);
+    assert!(store
+        .custom_action("upgraded", "1.0.0")
+        .await
+        .expect("get")
+        .is_some());
+    assert!(store.api_action("hook").await.expect("get").is_some());
 }
 
 // SQLite only: the file, its directory and WAL mode.

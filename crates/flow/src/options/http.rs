@@ -1,5 +1,6 @@
 //! Options of the custom-action family (custom-actions.md §1–4): `custom`, `custom_action`,
-//! `output`, `api_request`, `api_action`. Later issues execute them; the shapes are fixed now.
+//! `output`, `api_request`, `api_action`. The cursor interprets `custom` paths, custom-action
+//! scopes and `output` (see [`crate::Cursor`]); the shell performs the rest.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,23 @@ pub struct CustomOption {
     /// Audio looped while parked.
     #[serde(default)]
     pub hold: Option<HoldOption>,
+}
+
+impl CustomOption {
+    /// The target of the first path whose `event` equals `event` exactly.
+    pub fn path_target(&self, event: &str) -> Option<&ActionId> {
+        self.paths
+            .iter()
+            .find(|p| p.event == event)
+            .map(|p| &p.target_id)
+    }
+
+    /// The target of `paths[default_path]`; `None` when `default_path` is unset or out of
+    /// range (the flow then continues with the next action).
+    pub fn default_target(&self) -> Option<&ActionId> {
+        let i = usize::try_from(self.default_path?).ok()?;
+        self.paths.get(i).map(|p| &p.target_id)
+    }
 }
 
 /// One path of a `custom` action.
@@ -67,7 +85,8 @@ pub struct CustomActionOption {
     /// Output path → action id in this flow.
     #[serde(default)]
     pub outputs: BTreeMap<String, ActionId>,
-    /// Prefix of exported variables.
+    /// Prefix of exported variables (`<as>.<name>`); when absent or empty the custom
+    /// action's `name` is the prefix.
     #[serde(default, rename = "as")]
     pub alias: Option<String>,
 }
@@ -78,7 +97,8 @@ pub struct CustomActionOption {
 pub struct OutputOption {
     /// Path name.
     pub path: String,
-    /// Variables exported to the caller as `<as>.<name>`.
+    /// Variables exported to the caller as `<as>.<name>` (values templated in the custom
+    /// action's own scope).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
 }

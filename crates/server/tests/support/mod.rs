@@ -690,6 +690,22 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
         WsClient { stream }
     }
 
+    /// Send one masked text frame (clients must mask, RFC 6455 §5.3).
+    pub fn send_text(&mut self, text: &str) {
+        let payload = text.as_bytes();
+        let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x81u8];
+        if payload.len() < 126 {
+            frame.push(0x80 | payload.len() as u8);
+        } else {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).expect("send frame");
+    }
+
     /// The next text frame, or `None` after `timeout`.
     pub fn next_text(&mut self, timeout: Duration) -> Option<String> {
         self.stream.set_read_timeout(Some(timeout)).ok()?;

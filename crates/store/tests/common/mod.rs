@@ -8,8 +8,10 @@
 //!   the schema is dropped (CASCADE) when the `TestDb` drops, also when the test failed.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
-use sqlx::Connection;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 use store::Store;
 
 pub const POSTGRES_URL_VAR: &str = "SWITCHYARD_TEST_POSTGRES_URL";
@@ -77,6 +79,57 @@ impl TestDb {
                     .expect("connect");
                 sqlx::query(sql).execute(&mut conn).await.expect(sql);
                 conn.close().await.ok();
+            }
+        }
+    }
+
+    /// Runs a script of several SQL statements on the test database outside the store, in one
+    /// transaction (to build a database as an older switchyard left it). Creates the SQLite
+    /// file and its directory if missing.
+    pub async fn execute_script(&self, script: &str) {
+        match &self.place {
+            Place::Sqlite { dir } => {
+                std::fs::create_dir_all(dir).expect("create the test directory");
+                let options = SqliteConnectOptions::from_str(&self.url)
+                    .expect("SQLite URL")
+                    .create_if_missing(true);
+                let mut conn = options.connect().await.expect("open the SQLite file");
+                let mut tx = conn.begin().await.expect("begin");
+                sqlx::raw_sql(script).execute(&mut *tx).await.expect(script);
+                tx.commit().await.expect("commit");
+                conn.close().await.ok();
+            }
+            Place::Postgres { .. } => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let mut tx = conn.begin().await.expect("begin");
+                sqlx::raw_sql(script).execute(&mut *tx).await.expect(script);
+                tx.commit().await.expect("commit");
+                conn.close().await.ok();
+            }
+        }
+    }
+
+    /// The rows of `schema_migrations`, `(version, name)`, by version.
+    pub async fn applied_migrations(&self) -> Vec<(i64, String)> {
+        let sql = "SELECT version, name FROM schema_migrations ORDER BY version";
+        match &self.place {
+            Place::Sqlite { .. } => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("open the SQLite file");
+                let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.expect(sql);
+                conn.close().await.ok();
+                rows
+            }
+            Place::Postgres { .. } => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.expect(sql);
+                conn.close().await.ok();
+                rows
             }
         }
     }
