@@ -5,6 +5,7 @@
 //! [`CallControl`] trait (implemented by the server over the runtime); it opens no socket but
 //! its listener. Every error is `{"error": {"code", "message", "details"}}`.
 
+pub(crate) mod api_actions;
 pub(crate) mod calls;
 mod error;
 mod flows;
@@ -124,6 +125,10 @@ pub trait CallControl: Send + Sync + 'static {
     fn dependencies(&self, doc: &serde_json::Value) -> Vec<serde_json::Value>;
     /// `sha256=...` signature of an export package.
     fn sign_package(&self, package: &serde_json::Value) -> String;
+    /// Check an API-action definition.
+    fn check_api_action(&self, doc: &serde_json::Value) -> Result<(), Problems>;
+    /// The API actions changed in the store: reload them.
+    fn api_actions_changed(&self) -> BoxFuture<'_, ()>;
     /// The library changed in the store: reload it.
     fn library_changed(&self) -> BoxFuture<'_, ()>;
     /// Run an `api_request` option outside a call: response, captures (secrets redacted);
@@ -213,6 +218,16 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(secrets::delete_certificate),
         )
         .route("/api-requests/test", post(secrets::test_request))
+        .route(
+            "/api-actions",
+            post(api_actions::create).get(api_actions::list),
+        )
+        .route(
+            "/api-actions/{name}",
+            get(api_actions::get_one)
+                .put(api_actions::update)
+                .delete(api_actions::delete),
+        )
         .route("/events", get(stream::events))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)

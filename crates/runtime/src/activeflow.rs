@@ -258,8 +258,8 @@ async fn run_headless(
                 .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
                 .collect(),
         });
-        let api_vars =
-            matches!(command, Command::ApiRequest(_)).then(|| cursor.variables().clone());
+        let api_vars = matches!(command, Command::ApiRequest(_) | Command::ApiAction(_))
+            .then(|| cursor.variables().clone());
         let action_id = cursor
             .current()
             .map(|a| a.id().as_str().to_string())
@@ -267,6 +267,7 @@ async fn run_headless(
         let park = tracker.park.clone();
         let stop_types = tracker.stop_types.clone();
         let (af_id, webhook) = (tracker.id.clone(), tracker.webhook_uri.clone());
+        let tracker_flow = tracker.flow_id.clone();
         let shared2 = shared.clone();
         let pending_vars: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::default();
         let fut = async {
@@ -280,6 +281,29 @@ async fn run_headless(
                     };
                     Tracker::custom(&park, &stop_types, publish, opt, &action_id, &af_id, None)
                         .await
+                }
+                Command::ApiAction(o) => {
+                    let Some(def) = shared2.api_actions.get(&o.name) else {
+                        return Completion::Failed(format!("no API action named {:?}", o.name));
+                    };
+                    let vars = api_vars.clone().unwrap_or_default();
+                    let ctx = crate::api_actions::Context {
+                        call_id: "",
+                        flow_id: &tracker_flow,
+                        caller: "",
+                        user_message: "",
+                        trigger: crate::api_actions::Trigger::Flow,
+                        vars: &vars,
+                    };
+                    let fired = crate::api_actions::fire(&shared2.http, &def, &ctx).await;
+                    pending_vars
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(fired.vars);
+                    match fired.error {
+                        Some(e) => Completion::Failed(e),
+                        None => Completion::Done,
+                    }
                 }
                 Command::ApiRequest(o) => {
                     let r = crate::api_request::run(&shared2, &o, api_vars).await;

@@ -235,6 +235,8 @@ async fn handle(
         amd_ready: tokio::sync::Notify::new(),
         amd_hangup: AtomicBool::new(false),
         recording_active: AtomicBool::new(false),
+        vars_snapshot: Mutex::new(flow::Variables::new()),
+        pending_vars: Mutex::new(Vec::new()),
         answered: AtomicBool::new(false),
         ringing: AtomicBool::new(false),
         state,
@@ -276,6 +278,10 @@ async fn handle(
             activeflow_id: activeflow_id.clone(),
             call_id: call_uuid.clone(),
         };
+        if !shared.api_actions.is_empty() {
+            *ctx.vars_snapshot.lock().unwrap_or_else(|e| e.into_inner()) =
+                cursor.variables().clone();
+        }
         let fut = ctx.execute(command, fetch, custom, api_vars);
         tokio::pin!(fut);
         let completion = loop {
@@ -312,7 +318,13 @@ async fn handle(
                         .actions_failed
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                for (k, v) in vars {
+                let pending: Vec<(String, String)> = ctx
+                    .pending_vars
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .drain(..)
+                    .collect();
+                for (k, v) in vars.into_iter().chain(pending) {
                     cursor.variables_mut().set(k, v);
                 }
                 cursor.complete(clock(), completion);
@@ -436,6 +448,10 @@ struct CallContext<'a> {
     amd_hangup: AtomicBool,
     /// A recording is running (so the end of the call must finish it).
     recording_active: AtomicBool,
+    /// The flow's variables as of the current command (API action templates read them).
+    vars_snapshot: Mutex<flow::Variables>,
+    /// Variables produced outside a command's own result (API actions fired by a key).
+    pending_vars: Mutex<Vec<(String, String)>>,
     answered: AtomicBool,
     ringing: AtomicBool,
     state: &'a Arc<CallState>,
@@ -498,7 +514,9 @@ impl CallContext<'_> {
     ) -> Executed {
         match command {
             Command::ApiRequest(o) => {
-                let r = crate::api_request::run(self.shared, &o, api_vars).await;
+                let r = self
+                    .with_filler(crate::api_request::run(self.shared, &o, api_vars))
+                    .await;
                 Executed {
                     completion: r.completion,
                     vars: r.vars,
@@ -506,6 +524,7 @@ impl CallContext<'_> {
                 }
             }
             Command::Custom(o) => self.custom(o, custom).await.into(),
+            Command::ApiAction(o) => self.api_action(o).await,
             Command::CustomAction(o) => crate::library::enter(self.shared, &o).into(),
             Command::DigitsReceive(o) => self.digits_receive(o).await,
             Command::DigitsSend(o) => self.digits_send(o).await.into(),
@@ -596,7 +615,8 @@ impl CallContext<'_> {
             }
             Command::WebhookSend(opt) => {
                 self.ring_if_needed();
-                http_actions::webhook_send(&self.shared.http, opt).await
+                self.with_filler(http_actions::webhook_send(&self.shared.http, opt))
+                    .await
             }
             Command::Fetch { url, method } => {
                 self.ring_if_needed();
@@ -721,6 +741,18 @@ impl DigitBuffer {
             .unwrap_or_else(|e| e.into_inner())
             .push_back(d);
         self.arrived.notify_waiters();
+    }
+
+    /// Remove the first `key` in the buffer; whether there was one.
+    fn take(&self, key: char) -> bool {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        match q.iter().position(|&d| d == key) {
+            Some(i) => {
+                q.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     fn pop(&self) -> Option<char> {

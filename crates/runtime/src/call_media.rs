@@ -3,6 +3,7 @@
 
 use super::{CallContext, Executed};
 use crate::activeflow::Tracker;
+use crate::api_actions::Trigger;
 use crate::engine::Shared;
 use crate::events::Event;
 use crate::media_session::{MediaCommand, MediaEvent, MediaSession, PlaybackEnd, RecordingLimits};
@@ -30,24 +31,159 @@ impl CallContext<'_> {
         prompts: Vec<Arc<media::prompt::EncodedPrompt>>,
         barge_in: bool,
     ) -> PlaybackEnd {
-        if !barge_in {
+        let flow_id = self.state.record().flow_id.unwrap_or_default();
+        let keys = self.shared.api_actions.keys(&flow_id);
+        if !barge_in && keys.is_empty() {
             return self.media.play(prompts).await;
         }
-        let arrived = self.digits.arrived.notified();
-        tokio::pin!(arrived);
-        arrived.as_mut().enable();
-        if !self.digits.is_empty() {
+        if barge_in && !self.digits.is_empty() {
             return PlaybackEnd::Stopped;
         }
         let play = self.media.play(prompts);
         tokio::pin!(play);
-        tokio::select! {
-            end = &mut play => end,
-            _ = arrived => {
+        loop {
+            let arrived = self.digits.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            // A key bound to an API action fires it (and is consumed); others barge in or wait.
+            if let Some(key) = keys.iter().copied().find(|k| self.digits.take(*k)) {
                 self.media.stop_playback();
-                play.await;
-                PlaybackEnd::Stopped
+                (&mut play).await;
+                if let Some(def) = self.shared.api_actions.for_key(&flow_id, key) {
+                    let fired = self
+                        .fire_api_action(&def, Trigger::Dtmf, &key.to_string())
+                        .await;
+                    self.say(fired.say).await;
+                    self.pending_vars
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(fired.vars);
+                }
+                return PlaybackEnd::Stopped;
             }
+            if barge_in && !self.digits.is_empty() {
+                self.media.stop_playback();
+                (&mut play).await;
+                return PlaybackEnd::Stopped;
+            }
+            tokio::select! {
+                end = &mut play => return end,
+                _ = arrived => {}
+            }
+        }
+    }
+
+    /// Run `fut`; if it takes longer than `filler_after_ms` on an answered call, play the
+    /// configured filler (looped) until it finishes (custom-actions.md §5).
+    pub(super) async fn with_filler<F: std::future::Future>(&self, fut: F) -> F::Output {
+        let cfg = &self.shared.config.custom_actions;
+        if cfg.filler.is_empty() {
+            return fut.await;
+        }
+        tokio::pin!(fut);
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tokio::time::sleep(Duration::from_millis(cfg.filler_after_ms)) => {}
+        }
+        if !self.answered.load(Ordering::SeqCst) {
+            return fut.await;
+        }
+        let filler = match self.shared.sounds.prompt(&cfg.filler, self.codec()).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "filler unavailable");
+                return fut.await;
+            }
+        };
+        // Loops until the action ends (or the media session is gone: then wait quietly).
+        let music =
+            async { while self.media.play(vec![filler.clone()]).await == PlaybackEnd::Finished {} };
+        tokio::pin!(music);
+        tokio::select! {
+            out = &mut fut => {
+                self.media.stop_playback();
+                return out;
+            }
+            _ = &mut music => {}
+        }
+        fut.await
+    }
+
+    /// Fire an API action for this call.
+    pub(super) async fn fire_api_action(
+        &self,
+        def: &crate::api_actions::ApiActionDef,
+        trigger: Trigger,
+        user_message: &str,
+    ) -> crate::api_actions::Fired {
+        let record = self.state.record();
+        let vars = self
+            .vars_snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let ctx = crate::api_actions::Context {
+            call_id: &record.id,
+            flow_id: record.flow_id.as_deref().unwrap_or(""),
+            caller: &record.from,
+            user_message,
+            trigger,
+            vars: &vars,
+        };
+        let fired = crate::api_actions::fire(&self.shared.http, def, &ctx).await;
+        if let Some(e) = &fired.error {
+            warn!(action = %def.name, error = %e, "API action failed");
+        }
+        fired
+    }
+
+    /// Speak each text in turn (a digit interrupts).
+    pub(super) async fn say(&self, texts: Vec<String>) {
+        for text in texts {
+            let u = crate::tts::Utterance {
+                text,
+                language: "en-US".into(),
+                voice: None,
+            };
+            match self.shared.tts.synthesize(&u).await {
+                Ok(pcm) => {
+                    let key = crate::tts::Tts::cache_key(&u);
+                    let prompt = self.shared.sounds.encoded(&key, self.codec(), &pcm);
+                    let arrived = self.digits.arrived.notified();
+                    tokio::pin!(arrived);
+                    arrived.as_mut().enable();
+                    let play = self.media.play(vec![prompt]);
+                    tokio::pin!(play);
+                    tokio::select! {
+                        _ = &mut play => {}
+                        _ = arrived => {
+                            self.media.stop_playback();
+                            play.await;
+                            return;
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot say the API action's answer"),
+            }
+        }
+    }
+
+    /// An `api_action` step: fire, say the answer, set `<name>.*`; failures say the
+    /// definition's `error_message` and fail the step (its `failure_target_id` applies).
+    pub(super) async fn api_action(&self, o: flow::options::ApiActionOption) -> Executed {
+        let Some(def) = self.shared.api_actions.get(&o.name) else {
+            return Completion::Failed(format!("no API action named {:?}", o.name)).into();
+        };
+        self.ensure_answered();
+        let fired = self.fire_api_action(&def, Trigger::Flow, "").await;
+        self.say(fired.say).await;
+        Executed {
+            completion: match fired.error {
+                Some(e) => Completion::Failed(e),
+                None => Completion::Done,
+            },
+            vars: fired.vars,
+            hung_up: false,
         }
     }
 
@@ -86,9 +222,20 @@ impl CallContext<'_> {
         } else {
             Completion::Timeout
         };
+        let mut vars = vec![("call.digits".into(), got.clone())];
+        if !got.is_empty() {
+            let flow_id = self.state.record().flow_id.unwrap_or_default();
+            for def in self.shared.api_actions.after_capture(&flow_id) {
+                let fired = self
+                    .fire_api_action(&def, Trigger::AfterCapture, &got)
+                    .await;
+                self.say(fired.say).await;
+                vars.extend(fired.vars);
+            }
+        }
         Executed {
             completion,
-            vars: vec![("call.digits".into(), got)],
+            vars,
             hung_up: false,
         }
     }
@@ -284,7 +431,7 @@ impl CallContext<'_> {
             Some(&c.call_id),
         );
         let Some(hold) = hold.filter(|h| !h.stream_urls.is_empty()) else {
-            return wait.await;
+            return self.with_filler(wait).await;
         };
         self.ensure_answered();
         let mut prompts = Vec::new();

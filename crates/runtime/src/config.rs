@@ -36,6 +36,11 @@ pub struct CustomActionsSection {
     /// Key of the HMAC that signs exported packages; servers sharing it verify each other's
     /// packages. Empty: a plain SHA-256 integrity digest.
     pub package_key: String,
+    /// After this long, a waiting caller hears the filler (HTTP actions, parked actions
+    /// without hold audio).
+    pub filler_after_ms: u64,
+    /// What they hear: a sound name or URL as in `play`; empty = silence.
+    pub filler: String,
 }
 
 impl Default for CustomActionsSection {
@@ -43,6 +48,8 @@ impl Default for CustomActionsSection {
         CustomActionsSection {
             dir: "config/custom-actions".into(),
             package_key: String::new(),
+            filler_after_ms: 1_500,
+            filler: String::new(),
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct Shared {
     records: tokio::sync::mpsc::UnboundedSender<crate::records::Record>,
     /// Custom actions (library sub-flows) by name and version.
     pub library: crate::library::Library,
+    /// API actions (spoken HTTP answers) by name.
+    pub api_actions: crate::api_actions::ApiActions,
 }
 
 impl Shared {
@@ -172,6 +174,7 @@ impl Runtime {
             routes: RwLock::new(routes),
             records: records_tx,
             library: crate::library::Library::default(),
+            api_actions: crate::api_actions::ApiActions::default(),
             sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
             http,
             tts: Tts::new(
@@ -199,6 +202,9 @@ impl Runtime {
         .await?;
         crate::records::start(shared.clone(), records_rx);
         crate::library::reload(&shared)
+            .await
+            .map_err(StartError::Store)?;
+        crate::api_actions::reload(&shared)
             .await
             .map_err(StartError::Store)?;
         let s = shared.clone();

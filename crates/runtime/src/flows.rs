@@ -37,6 +37,7 @@ pub const EXECUTABLE: &[&str] = &[
     "output",
     // HTTP
     "api_request",
+    "api_action",
     "webhook_send",
     "fetch",
     "fetch_flow",

@@ -9,6 +9,7 @@
 //! nothing read from the network or a file panics; ports return to the pool when a call ends.
 
 pub mod activeflow;
+pub mod api_actions;
 pub mod api_request;
 pub mod audio;
 pub mod call;

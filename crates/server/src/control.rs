@@ -260,6 +260,18 @@ impl api::CallControl for Control {
         })
     }
 
+    fn check_api_action(&self, doc: &serde_json::Value) -> Result<(), api::Problems> {
+        runtime::api_actions::ApiActionDef::parse(doc).map(|_| ())
+    }
+
+    fn api_actions_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = runtime::api_actions::reload(self.shared()).await {
+                tracing::warn!(error = %e, "cannot reload the API actions");
+            }
+        })
+    }
+
     fn library_changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Err(e) = runtime::library::reload(self.shared()).await {

@@ -242,3 +242,143 @@ fn echo_returns_the_callers_audio() {
     }
     assert!(seen >= 30, "only {seen} of 40 frames echoed");
 }
+
+#[test]
+fn a_key_bound_to_an_api_action_fires_it_during_a_prompt_and_the_answer_is_spoken() {
+    let api = support::HttpStub::start(|_, _| {
+        support::StubResponse::json(
+            200,
+            json!({"message": "One moment please.", "data": {"balance": "10"}}),
+        )
+    });
+    let dir = support::tempdir::Dir::new("apiaction");
+    let long = dir.path().join("long.wav");
+    support::write_tone_wav(&long, 500.0, 8.0);
+    let s = Server::start(ServerOptions {
+        flows: vec![(
+            "f",
+            flow(
+                "f",
+                json!([
+                    {"type": "answer"},
+                    {"type": "play", "option": {"stream_urls": [format!("file://{}", long.display())]}},
+                    {"type": "variable_set", "option": {"key": "done", "value": "${balance.balance}"}},
+                    {"type": "hangup"}
+                ]),
+            ),
+        )],
+        ..Default::default()
+    });
+    let def = json!({"name": "balance", "description": "Say the account balance",
+        "url": api.url("/balance"), "trigger": "dtmf", "key": "9",
+        "body": {"who": "{{conversation_id}}", "caller": "${call.source.target}"},
+        "say": "Your balance is {{balance}} dollars."});
+    let r = http(
+        s.api_port,
+        "POST",
+        "/v1/api-actions",
+        Some(def.to_string().as_bytes()),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let bad = http(
+        s.api_port,
+        "POST",
+        "/v1/api-actions",
+        Some(
+            json!({"name": "x", "url": "https://x", "trigger": "dtmf"})
+                .to_string()
+                .as_bytes(),
+        ),
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    let c = call(s.sip_port, "apiaction-1");
+    let _ = collect(&c.rtp, 600);
+    let t0 = Instant::now();
+    for (i, end) in [(0u16, false), (1, true), (2, true), (3, true)] {
+        let p = event_packet(i, 9000, 9, end, 160 * (i + 1), i == 0);
+        c.rtp.send_to(&p, ("127.0.0.1", c.server_rtp)).unwrap();
+    }
+    // The envelope reached the API.
+    let calls = http(s.api_port, "GET", "/v1/calls", None, &[]).json();
+    let call_id = calls["calls"][0]["id"].as_str().unwrap().to_string();
+    let af_id = calls["calls"][0]["activeflow_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(s.wait_for(Duration::from_secs(5), |_| !api.recorded().is_empty()));
+    let env: serde_json::Value = serde_json::from_slice(&api.recorded()[0].body).unwrap();
+    assert_eq!(env["action_id"], "balance");
+    assert_eq!(env["trigger"], "dtmf");
+    assert_eq!(env["conversation_id"], call_id.as_str());
+    assert_eq!(env["payload"]["who"], call_id.as_str());
+    assert_eq!(env["payload"]["caller"], "w@127.0.0.1");
+    // The answer is spoken (speech, not the tone), then the flow goes on with the data.
+    let after = collect(&c.rtp, 1500);
+    let speech = after
+        .iter()
+        .filter(|p| p.0 == 0 && p.3.iter().any(|&b| b != 0xFF))
+        .count();
+    assert!(speech > 25, "only {speech} audio frames after the key");
+    let path = format!("/v1/activeflows/{af_id}");
+    assert!(s.wait_for(Duration::from_secs(10), |s| http(
+        s.api_port,
+        "GET",
+        &path,
+        None,
+        &[]
+    )
+    .json()["status"]
+        == "ended"));
+    let af = http(s.api_port, "GET", &path, None, &[]).json();
+    assert_eq!(af["variables"]["done"], "10", "{af}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(8),
+        "the prompt was not interrupted"
+    );
+}
+
+#[test]
+fn a_slow_webhook_gets_the_filler_instead_of_dead_air() {
+    let slow = support::HttpStub::start(|_, _| support::StubResponse {
+        delay: Duration::from_millis(2500),
+        ..support::StubResponse::json(200, json!({"ok": "yes"}))
+    });
+    let s = Server::start(ServerOptions {
+        flows: vec![(
+            "f",
+            flow(
+                "f",
+                json!([
+                    {"type": "answer"},
+                    {"type": "webhook_send", "option": {"sync": true, "uri": slow.url("/slow"), "method": "POST", "data": "{}"}},
+                    {"type": "hangup"}
+                ]),
+            ),
+        )],
+        env: vec![
+            ("SWITCHYARD__CUSTOM_ACTIONS__FILLER", "beep".into()),
+            ("SWITCHYARD__CUSTOM_ACTIONS__FILLER_AFTER_MS", "500".into()),
+            ("SWITCHYARD__HTTP__TIMEOUT_MS", "5000".into()),
+        ],
+        ..Default::default()
+    });
+    let c = call(s.sip_port, "filler-1");
+    let packets = collect(&c.rtp, 2300);
+    let audio: Vec<bool> = packets
+        .iter()
+        .filter(|p| p.0 == 0)
+        .map(|p| p.3.iter().any(|&b| b != 0xFF))
+        .collect();
+    let first_half_loud = audio.iter().take(20).filter(|l| **l).count();
+    let later_loud = audio.iter().skip(35).filter(|l| **l).count();
+    assert!(
+        first_half_loud <= 2,
+        "filler before filler_after: {first_half_loud}"
+    );
+    assert!(
+        later_loud >= 20,
+        "no filler while waiting: {later_loud} loud frames"
+    );
+}
