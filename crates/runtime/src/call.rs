@@ -199,6 +199,7 @@ async fn handle(
         Some(call_uuid.clone()),
         None,
     );
+    tracker.stop_types = shared.config.stop_types(&call.dialed_user).to_vec();
     let (control_tx, mut control) = mpsc::unbounded_channel();
     shared
         .live

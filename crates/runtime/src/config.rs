@@ -141,6 +141,9 @@ pub struct Route {
     #[serde(rename = "match")]
     pub pattern: String,
     pub flow: String,
+    /// `custom` action names that park on this number even with `stop: false`.
+    #[serde(default)]
+    pub stop_types: Vec<String>,
 }
 
 impl Route {
@@ -272,6 +275,15 @@ impl Default for ShutdownSection {
 }
 
 impl Config {
+    /// The `stop_types` of the first `[[routes]]` entry matching `user`.
+    pub fn stop_types(&self, user: &str) -> &[String] {
+        self.routes
+            .iter()
+            .find(|r| r.matches(user))
+            .map(|r| r.stop_types.as_slice())
+            .unwrap_or(&[])
+    }
+
     /// The flow for a dialed user, by `[[routes]]`; `None` when no route matches.
     pub fn route(&self, user: &str) -> Option<&str> {
         self.routes
@@ -292,14 +304,17 @@ mod tests {
                 Route {
                     pattern: "1000".into(),
                     flow: "a".into(),
+                    stop_types: vec![],
                 },
                 Route {
                     pattern: "+4420*".into(),
                     flow: "b".into(),
+                    stop_types: vec![],
                 },
                 Route {
                     pattern: "*".into(),
                     flow: "c".into(),
+                    stop_types: vec![],
                 },
             ],
             ..Default::default()

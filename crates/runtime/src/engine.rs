@@ -69,6 +69,7 @@ impl Shared {
                 crate::config::Route {
                     pattern: r.pattern.clone(),
                     flow: r.flow_id.clone(),
+                    stop_types: Vec::new(),
                 }
                 .matches(user)
             }) {
