@@ -26,7 +26,7 @@
 //! an API's error document.
 
 use crate::http::{HttpEngine, HttpError, Outbound, MAX_BODY};
-use flow::options::{ApiRequestOption, HttpMethod};
+use flow::options::ApiRequestOption;
 use flow::{Completion, Variables};
 use rand::Rng;
 use serde::Serialize;
@@ -117,7 +117,7 @@ pub async fn execute<S: SecretSource>(
     secrets: &S,
 ) -> ApiRequestResult {
     let started = Instant::now();
-    let method = method(opt.method);
+    let method = crate::http_actions::method(opt.method);
     // Before secrets are known, the summary shows the URL as the author wrote it.
     let mut summary_url = opt.url.clone();
     let outcome: Result<_, Stop> = async {
@@ -270,16 +270,6 @@ impl Stop {
     /// A message holding no secret value (names only).
     fn bare(message: String) -> Stop {
         Stop { message }
-    }
-}
-
-fn method(m: HttpMethod) -> reqwest::Method {
-    match m {
-        HttpMethod::Get => reqwest::Method::GET,
-        HttpMethod::Post => reqwest::Method::POST,
-        HttpMethod::Put => reqwest::Method::PUT,
-        HttpMethod::Delete => reqwest::Method::DELETE,
-        HttpMethod::Patch => reqwest::Method::PATCH,
     }
 }
 
@@ -540,7 +530,7 @@ fn prepare(
         }
     }
     Ok(Outbound {
-        method: method(opt.method),
+        method: crate::http_actions::method(opt.method),
         url: url.to_string(),
         headers,
         body,

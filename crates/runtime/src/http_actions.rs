@@ -6,7 +6,8 @@ use flow::{Capabilities, Completion};
 use std::sync::Arc;
 use tracing::{debug, warn};
 
-fn method(m: HttpMethod) -> reqwest::Method {
+/// The reqwest method of a flow's HTTP method.
+pub fn method(m: HttpMethod) -> reqwest::Method {
     match m {
         HttpMethod::Get => reqwest::Method::GET,
         HttpMethod::Post => reqwest::Method::POST,

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::raw::{call, event_packet, Caller};
 use support::{flow, http, HttpStub, Server, ServerOptions, StubResponse};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
@@ -513,80 +514,6 @@ fn publishing_a_version_that_closes_a_cycle_is_refused() {
 
 // ---------------------------------------------------------------------------------------------
 // A raw-socket caller (RFC 4733 digits)
-
-struct Caller {
-    sip: UdpSocket,
-    rtp: UdpSocket,
-    server_rtp: u16,
-}
-
-fn call(server_port: u16, call_id: &str) -> Caller {
-    let sip = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sip.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let (lp, rp) = (
-        sip.local_addr().unwrap().port(),
-        rtp.local_addr().unwrap().port(),
-    );
-    let body = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-m=audio {rp} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
-    );
-    let invite = format!(
-        "INVITE sip:1@127.0.0.1:{server_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-{call_id}\r\n\
-From: <sip:w@127.0.0.1>;tag=w1\r\nTo: <sip:1@127.0.0.1>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n\
-Contact: <sip:w@127.0.0.1:{lp}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n\
-Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    sip.send_to(invite.as_bytes(), ("127.0.0.1", server_port))
-        .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        let Ok((n, _)) = sip.recv_from(&mut buf) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if !text.starts_with("SIP/2.0 200") {
-            continue;
-        }
-        let to = text
-            .lines()
-            .find(|l| l.starts_with("To:"))
-            .unwrap()
-            .to_string();
-        let server_rtp = text
-            .lines()
-            .find_map(|l| l.strip_prefix("m=audio "))
-            .and_then(|l| l.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap();
-        let ack = format!(
-            "ACK sip:1@127.0.0.1:{server_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-a{call_id}\r\n\
-From: <sip:w@127.0.0.1>;tag=w1\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        );
-        sip.send_to(ack.as_bytes(), ("127.0.0.1", server_port))
-            .unwrap();
-        return Caller {
-            sip,
-            rtp,
-            server_rtp,
-        };
-    }
-    panic!("no 200 OK");
-}
-
-fn event_packet(seq: u16, ts: u32, digit: u8, end: bool, duration: u16, marker: bool) -> Vec<u8> {
-    let mut p = vec![0x80, if marker { 0x80 | 101 } else { 101 }];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&ts.to_be_bytes());
-    p.extend_from_slice(&0x0102_0304u32.to_be_bytes());
-    p.extend_from_slice(&[digit, if end { 0x80 | 10 } else { 10 }]);
-    p.extend_from_slice(&duration.to_be_bytes());
-    p
-}
 
 /// Send `digits` (0-9) as RFC 4733 events: per digit a new timestamp, the marker on the
 /// first packet, two progress packets and three end packets.

@@ -2,6 +2,8 @@
 //! test's own, drive it with real peers (sipp, raw sockets, baresip), stop everything on drop.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
