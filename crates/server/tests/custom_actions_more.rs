@@ -6,7 +6,6 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
