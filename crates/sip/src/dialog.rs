@@ -107,6 +107,26 @@ pub struct UasDialog {
     outputs: VecDeque<Output>,
 }
 
+/// An ended dialog reduced to what answering retransmissions needs (see
+/// [`UasDialog::tombstone`]).
+#[derive(Debug, Clone)]
+pub struct Tombstone {
+    /// Stop answering after this instant (Timer J).
+    pub until: Instant,
+    /// `(CSeq, method, final response)` of the last in-dialog requests.
+    pub responses: Vec<(u32, Method, Vec<u8>)>,
+}
+
+impl Tombstone {
+    /// The cached response for a retransmitted request, if it is one.
+    pub fn response_for(&self, cseq: u32, method: Method) -> Option<&[u8]> {
+        self.responses
+            .iter()
+            .find(|(c, m, _)| *c == cseq && *m == method)
+            .map(|(_, _, b)| b.as_slice())
+    }
+}
+
 /// What the shell must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -203,6 +223,23 @@ impl UasDialog {
             && self.invite_retransmit.is_none()
             && self.bye.is_none()
             && self.linger_until.is_none_or(|t| now >= t)
+    }
+
+    /// Once the dialog has ended with nothing left to retransmit, what its remaining linger
+    /// needs: until when, and the final responses to resend for retransmitted requests. The
+    /// shell can then drop the dialog (and its parsed INVITE) and keep only this.
+    pub fn tombstone(&self) -> Option<Tombstone> {
+        if self.state != State::Ended
+            || self.invite_retransmit.is_some()
+            || self.bye.is_some()
+            || !self.outputs.is_empty()
+        {
+            return None;
+        }
+        Some(Tombstone {
+            until: self.linger_until?,
+            responses: self.recent.iter().cloned().collect(),
+        })
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {

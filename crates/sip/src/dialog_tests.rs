@@ -155,6 +155,23 @@ fn cancel_before_answer_gets_200_and_invite_gets_487() {
 }
 
 #[test]
+fn an_ended_dialog_reduces_to_a_tombstone_that_answers_bye_retransmissions() {
+    let t0 = Instant::now();
+    let mut d = dialog(false);
+    d.answer(t0, vec![]);
+    d.on_request(t0, in_dialog("ACK", 1, "a"));
+    assert!(d.tombstone().is_none(), "not ended yet");
+    d.on_request(t0, in_dialog("BYE", 2, "b"));
+    assert!(d.tombstone().is_none(), "outputs not drained");
+    drain(&mut d);
+    let t = d.tombstone().expect("ended, nothing pending");
+    assert_eq!(t.until, t0 + Duration::from_secs(32));
+    let ok = t.response_for(2, Method::Bye).expect("the 200 for the BYE");
+    assert!(ok.starts_with(b"SIP/2.0 200 OK"));
+    assert!(t.response_for(3, Method::Bye).is_none());
+}
+
+#[test]
 fn remote_bye_is_answered_and_reported() {
     let t0 = Instant::now();
     let mut d = dialog(false);

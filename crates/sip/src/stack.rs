@@ -479,6 +479,12 @@ async fn run_dialog(
         if dialog.is_finished(now) {
             break;
         }
+        if let Some(tombstone) = dialog.tombstone() {
+            // Drop the dialog (and its parsed INVITE); keep only what retransmissions need.
+            drop(dialog);
+            linger(&shared, &peer, &mut inputs, tombstone).await;
+            break;
+        }
         let deadline = dialog.poll_timeout();
         let input = match deadline {
             Some(at) => {
@@ -507,6 +513,40 @@ async fn run_dialog(
         }
     }
     shared.dialogs.remove(&call_id);
+}
+
+/// Answer retransmitted requests of an ended dialog until Timer J; everything else gets 481.
+async fn linger(
+    shared: &Shared,
+    peer: &Peer,
+    inputs: &mut mpsc::UnboundedReceiver<DialogInput>,
+    tombstone: crate::dialog::Tombstone,
+) {
+    let until = tokio::time::Instant::from_std(tombstone.until);
+    loop {
+        let input = tokio::select! {
+            i = inputs.recv() => i,
+            _ = tokio::time::sleep_until(until) => return,
+        };
+        match input {
+            None => return,
+            Some(DialogInput::Request(r)) => {
+                let method = r.req.method;
+                if method == Method::Ack {
+                    continue;
+                }
+                match tombstone.response_for(r.cseq, method) {
+                    Some(bytes) => send(shared, peer, bytes),
+                    None => {
+                        let b = ResponseBuilder::new(&r, 481, None, peer.addr())
+                            .header("Server", &shared.config.user_agent);
+                        send(shared, peer, &b.build());
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 fn new_tag() -> String {
