@@ -113,6 +113,10 @@ impl Tracker {
     /// Publish `activeflow_updated` for every action made current since the last call.
     pub fn publish_progress(&mut self, shared: &Shared, cursor: &Cursor) {
         let log = cursor.executed();
+        if !shared.events.wanted(self.webhook_uri.as_deref()) {
+            self.published = log.len();
+            return;
+        }
         for e in log.iter().skip(self.published) {
             shared.events.publish(
                 Event::new(
@@ -135,15 +139,14 @@ impl Tracker {
     }
 
     pub fn publish(&self, shared: &Shared, kind: &str, data: Value) {
-        shared.events.publish(
-            Event::new(kind, self.call_id.as_deref(), Some(&self.id), data),
+        shared.events.publish_with(
+            || Event::new(kind, self.call_id.as_deref(), Some(&self.id), data),
             self.webhook_uri.as_deref(),
         );
     }
 
     /// The record kept after the activeflow ends.
-    pub fn record(&self, cursor: &Cursor) -> store::ActiveflowRecord {
-        let snap = self.snapshot(cursor);
+    pub fn record(&self, cursor: &Cursor, snap: &Value) -> store::ActiveflowRecord {
         store::ActiveflowRecord {
             id: self.id.clone(),
             flow_id: self.flow_id.clone(),
@@ -358,11 +361,12 @@ pub async fn finish(shared: &Shared, tracker: &Tracker, cursor: &Cursor) {
         "activeflow_ended",
         json!({"activeflow_id": tracker.id, "call_id": tracker.call_id, "end_reason": cursor.end_reason()}),
     );
-    let record = tracker.record(cursor);
+    let snapshot = tracker.snapshot(cursor);
+    let record = tracker.record(cursor, &snapshot);
     shared
         .live
         .ended_activeflows
-        .insert(tracker.id.clone(), tracker.snapshot(cursor));
+        .insert(tracker.id.clone(), snapshot);
     shared.live.activeflows.remove(&tracker.id);
     shared.persist(crate::records::Record::Activeflow(record));
 }

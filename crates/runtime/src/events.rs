@@ -83,7 +83,24 @@ impl EventBus {
 
     /// Publish to live subscribers, the global webhook and `activeflow_webhook` if any.
     pub fn publish(&self, event: Event, activeflow_webhook: Option<&str>) {
-        let event = Arc::new(event);
+        self.publish_with(|| event, activeflow_webhook);
+    }
+
+    /// Whether an event would reach anyone (a live subscriber or a webhook).
+    pub fn wanted(&self, activeflow_webhook: Option<&str>) -> bool {
+        self.live.receiver_count() > 0
+            || (self.deliveries.is_some()
+                && (self.global_webhook.is_some()
+                    || activeflow_webhook.is_some_and(|w| !w.trim().is_empty())))
+    }
+
+    /// Like [`EventBus::publish`], but the event is only built when someone will receive it:
+    /// calls pay nothing for events nobody listens to.
+    pub fn publish_with(&self, make: impl FnOnce() -> Event, activeflow_webhook: Option<&str>) {
+        if !self.wanted(activeflow_webhook) {
+            return;
+        }
+        let event = Arc::new(make());
         let _ = self.live.send(event.clone());
         let Some(deliveries) = &self.deliveries else {
             return;

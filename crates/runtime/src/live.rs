@@ -107,14 +107,16 @@ impl CallState {
     }
 
     fn publish(&self, shared: &Shared, kind: &str) {
-        let r = self.record();
-        shared.events.publish(
-            Event::new(
-                kind,
-                Some(&r.id),
-                r.activeflow_id.as_deref(),
-                serde_json::to_value(&r).unwrap_or(json!({})),
-            ),
+        shared.events.publish_with(
+            || {
+                let r = self.record();
+                Event::new(
+                    kind,
+                    Some(&r.id),
+                    r.activeflow_id.as_deref(),
+                    serde_json::to_value(&r).unwrap_or(json!({})),
+                )
+            },
             None,
         );
     }
