@@ -129,6 +129,8 @@ pub trait CallControl: Send + Sync + 'static {
     fn check_api_action(&self, doc: &serde_json::Value) -> Result<(), Problems>;
     /// The API actions changed in the store: reload them.
     fn api_actions_changed(&self) -> BoxFuture<'_, ()>;
+    /// Definitions loaded from files (`custom_actions.dir`): `(name, version)`.
+    fn file_custom_actions(&self) -> Vec<(String, String)>;
     /// The library changed in the store: reload it.
     fn library_changed(&self) -> BoxFuture<'_, ()>;
     /// Run an `api_request` option outside a call: response, captures (secrets redacted);

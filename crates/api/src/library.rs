@@ -91,7 +91,13 @@ pub async fn put_version(
 
 pub async fn list(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let names = s.store.custom_action_names().await?;
-    Ok(Json(json!({"custom_actions": names})))
+    let files: Vec<Value> = s
+        .control
+        .file_custom_actions()
+        .into_iter()
+        .map(|(name, version)| json!({"name": name, "version": version, "status": "published", "visibility": "organization", "source": "file"}))
+        .collect();
+    Ok(Json(json!({"custom_actions": names, "from_files": files})))
 }
 
 pub async fn versions(

@@ -62,6 +62,8 @@ pub type Problem = (String, String);
 pub struct Entry {
     pub version: semver::Version,
     pub published: bool,
+    /// Loaded from `custom_actions.dir` rather than the store.
+    pub from_file: bool,
     pub definition: Definition,
     pub document: Value,
 }
@@ -215,6 +217,25 @@ fn matches(req: Option<&str>, e: &Entry) -> bool {
 }
 
 impl Library {
+    /// Every known version as `(name, version, published, from_file)`, by name then version.
+    pub fn versions(&self) -> Vec<(String, String, bool, bool)> {
+        let Ok(m) = self.entries.read() else {
+            return Vec::new();
+        };
+        m.iter()
+            .flat_map(|(name, v)| {
+                v.iter().map(move |e| {
+                    (
+                        name.clone(),
+                        e.version.to_string(),
+                        e.published,
+                        e.from_file,
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Replace the whole index (from the store and files).
     pub fn replace(&self, entries: Vec<Entry>) {
         let mut map: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
@@ -398,6 +419,7 @@ pub fn load_dir(dir: &std::path::Path) -> (Vec<Entry>, Vec<String>) {
                     entries.push(Entry {
                         version,
                         published: true,
+                        from_file: true,
                         definition: d,
                         document: doc,
                     });
@@ -427,6 +449,7 @@ pub async fn reload(shared: &crate::engine::Shared) -> Result<(), String> {
             entries.push(Entry {
                 version,
                 published: row.status == store::CustomActionStatus::Published,
+                from_file: false,
                 definition,
                 document: row.definition,
             });
@@ -493,6 +516,7 @@ mod tests {
         Entry {
             version: semver::Version::parse(v).unwrap(),
             published,
+            from_file: false,
             definition: d,
             document: doc,
         }

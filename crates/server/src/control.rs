@@ -272,6 +272,16 @@ impl api::CallControl for Control {
         })
     }
 
+    fn file_custom_actions(&self) -> Vec<(String, String)> {
+        self.shared()
+            .library
+            .versions()
+            .into_iter()
+            .filter(|(_, _, _, from_file)| *from_file)
+            .map(|(name, version, _, _)| (name, version))
+            .collect()
+    }
+
     fn library_changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Err(e) = runtime::library::reload(self.shared()).await {

@@ -524,3 +524,24 @@ fn api_request_captures_drive_a_branch_and_the_secret_never_leaks() {
     );
     assert!(!haystack.contains(SECRET), "the secret leaked");
 }
+
+#[test]
+fn custom_actions_from_files_are_listed_and_usable() {
+    let dir = support::repo_root().join("config/custom-actions");
+    let s = Server::start(ServerOptions {
+        flows: vec![("a", flow("a", json!([{"type": "hangup"}])))],
+        env: vec![("SWITCHYARD__CUSTOM_ACTIONS__DIR", dir.display().to_string())],
+        ..Default::default()
+    });
+    let list = get(&s, "/v1/custom-actions");
+    assert_eq!(list["from_files"][0]["name"], "say_goodbye", "{list}");
+    let using = json!({"id": "bye", "actions": [
+        {"type": "custom_action", "option": {"name": "say_goodbye", "version": "^1",
+            "inputs": {"name": "Ada"}, "as": "g"}},
+        {"type": "variable_set", "option": {"key": "said", "value": "${g.said}"}}]});
+    assert_eq!(post(&s, "/v1/flows", &using).status, 201);
+    let run = post(&s, "/v1/activeflows", &json!({"flow_id": "bye"}));
+    let id = run.json()["id"].as_str().unwrap().to_string();
+    let af = ended(&s, &id);
+    assert_eq!(af["variables"]["said"], "goodbye to Ada", "{af}");
+}
