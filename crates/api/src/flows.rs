@@ -168,10 +168,14 @@ pub struct RouteBody {
     flow_id: String,
     #[serde(default)]
     priority: i64,
+    /// `custom` action names that park on this route even with `stop: false`.
+    #[serde(default)]
+    stop_types: Vec<String>,
 }
 
 fn route_json(r: &store::StoredRoute) -> Value {
-    json!({"id": r.id, "match": r.pattern, "flow_id": r.flow_id, "priority": r.priority, "created_at": r.created_at})
+    json!({"id": r.id, "match": r.pattern, "flow_id": r.flow_id, "priority": r.priority,
+        "stop_types": r.stop_types, "created_at": r.created_at})
 }
 
 async fn check_route(s: &AppState, b: &RouteBody) -> Result<(), ApiError> {
@@ -203,6 +207,7 @@ pub async fn create_route(
         flow_id: b.flow_id,
         priority: b.priority,
         created_at: chrono::Utc::now(),
+        stop_types: b.stop_types,
     };
     s.store.put_route(&r).await?;
     s.control.routes_changed().await;
@@ -222,6 +227,7 @@ pub async fn update_route(
         pattern: b.pattern.trim().to_string(),
         flow_id: b.flow_id,
         priority: b.priority,
+        stop_types: b.stop_types,
         ..old
     };
     s.store.put_route(&r).await?;

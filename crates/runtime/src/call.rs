@@ -199,7 +199,7 @@ async fn handle(
         Some(call_uuid.clone()),
         None,
     );
-    tracker.stop_types = shared.config.stop_types(&call.dialed_user).to_vec();
+    tracker.stop_types = shared.stop_types(&call.dialed_user);
     let (control_tx, mut control) = mpsc::unbounded_channel();
     shared
         .live

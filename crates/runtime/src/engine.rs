@@ -62,17 +62,27 @@ impl Shared {
         let _ = self.records.send(r);
     }
 
+    /// The `stop_types` of the route that takes `user` (API routes first, then `[[routes]]`).
+    pub fn stop_types(&self, user: &str) -> Vec<String> {
+        if let Ok(routes) = self.routes.read() {
+            if let Some(r) = routes.iter().find(|r| Self::api_route_matches(r, user)) {
+                return r.stop_types.clone();
+            }
+        }
+        self.config.stop_types(user).to_vec()
+    }
+
+    fn api_route_matches(r: &store::StoredRoute, user: &str) -> bool {
+        match r.pattern.strip_suffix('*') {
+            Some(prefix) => user.starts_with(prefix),
+            None => r.pattern == user,
+        }
+    }
+
     /// The flow id for a dialed user: API routes by priority, then `[[routes]]`.
     pub fn route(&self, user: &str) -> Option<String> {
         if let Ok(routes) = self.routes.read() {
-            if let Some(r) = routes.iter().find(|r| {
-                crate::config::Route {
-                    pattern: r.pattern.clone(),
-                    flow: r.flow_id.clone(),
-                    stop_types: Vec::new(),
-                }
-                .matches(user)
-            }) {
+            if let Some(r) = routes.iter().find(|r| Self::api_route_matches(r, user)) {
                 return Some(r.flow_id.clone());
             }
         }

@@ -545,3 +545,63 @@ fn custom_actions_from_files_are_listed_and_usable() {
     let af = ended(&s, &id);
     assert_eq!(af["variables"]["said"], "goodbye to Ada", "{af}");
 }
+
+#[test]
+fn stop_types_on_a_route_park_a_custom_action_that_would_pass() {
+    let mut passing: Value = serde_json::from_str(&pay_flow(30_000)).unwrap();
+    passing["actions"][1]["option"]["stop"] = json!(false);
+    let s = Server::start(ServerOptions {
+        flows: vec![("pay", passing.to_string())],
+        ..Default::default()
+    });
+    // Without stop_types: passes at once along default_path (declined).
+    let run = s.sipp(
+        "uac_server_bye.xml",
+        &["-s", "100", "-key", "rtp_port", "40630"],
+    );
+    assert!(run.success, "{}", s.log());
+    assert!(s.wait_for(Duration::from_secs(5), |s| get(
+        s,
+        "/v1/activeflows?status=ended"
+    )["activeflows"][0]["status"]
+        == "ended"));
+    let first = get(&s, "/v1/activeflows?status=ended")["activeflows"][0].clone();
+    assert!(
+        executed_ids(&first).contains(&"declined".to_string()),
+        "{first}"
+    );
+    // A route whose stop_types name it: it parks.
+    let r = post(
+        &s,
+        "/v1/routes",
+        &json!({"match": "300", "flow_id": "pay", "stop_types": ["Pay Credit Card"]}),
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["stop_types"], json!(["Pay Credit Card"]));
+    let port = s.sip_port;
+    let call = std::thread::spawn(move || {
+        support::sipp_against(
+            port,
+            "uac_server_bye.xml",
+            &["-s", "300", "-key", "rtp_port", "40632"],
+        )
+    });
+    let mut id = String::new();
+    assert!(s.wait_for(Duration::from_secs(8), |s| {
+        get(s, "/v1/activeflows?status=waiting")["activeflows"][0]["id"]
+            .as_str()
+            .map(|i| id = i.to_string())
+            .is_some()
+    }));
+    assert_eq!(
+        post(
+            &s,
+            &format!("/v1/activeflows/{id}/events"),
+            &json!({"type": "success"})
+        )
+        .status,
+        200
+    );
+    assert!(call.join().unwrap().success);
+    assert!(executed_ids(&ended(&s, &id)).contains(&"thanks".to_string()));
+}

@@ -14,7 +14,7 @@
 use crate::{Pool, Store, StoreError};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 struct Migration {
     version: i64,
@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "custom_and_api_actions",
         sqlite: include_str!("../migrations/sqlite/0002_custom_and_api_actions.sql"),
         postgres: include_str!("../migrations/postgres/0002_custom_and_api_actions.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "route_stop_types",
+        sqlite: include_str!("../migrations/sqlite/0003_route_stop_types.sql"),
+        postgres: include_str!("../migrations/postgres/0003_route_stop_types.sql"),
     },
 ];
 

@@ -21,20 +21,26 @@ pub struct StoredRoute {
     pub priority: i64,
     /// When first stored; kept by [`Store::put_route`]. Breaks priority ties (older first).
     pub created_at: DateTime<Utc>,
+    /// `custom` action names that park on this route even with `stop: false`.
+    #[serde(default)]
+    pub stop_types: Vec<String>,
 }
 
-type RouteRow = (String, String, String, i64, i64);
+type RouteRow = (String, String, String, i64, i64, String);
 
-const COLUMNS: &str = "id, pattern, flow_id, priority, created_at";
+const COLUMNS: &str = "id, pattern, flow_id, priority, created_at, stop_types";
 
 fn decode(row: RouteRow) -> Result<StoredRoute, StoreError> {
-    let (id, pattern, flow_id, priority, created_at) = row;
+    let (id, pattern, flow_id, priority, created_at, stop_types) = row;
     let d = RowDecoder {
         table: "routes",
         id: &id,
     };
+    let stop_types: Vec<String> = serde_json::from_value(d.json("stop_types", &stop_types)?)
+        .map_err(|e| d.corrupt(format!("stop_types: {e}")))?;
     Ok(StoredRoute {
         created_at: d.time("created_at", created_at)?,
+        stop_types,
         id,
         pattern,
         flow_id,
@@ -47,9 +53,10 @@ impl Store {
     /// with the same id (its `created_at` is kept). Returns the route as now stored.
     pub async fn put_route(&self, route: &StoredRoute) -> Result<StoredRoute, StoreError> {
         let sql = format!(
-            "INSERT INTO routes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO routes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET pattern = excluded.pattern,
-               flow_id = excluded.flow_id, priority = excluded.priority
+               flow_id = excluded.flow_id, priority = excluded.priority,
+               stop_types = excluded.stop_types
              RETURNING {COLUMNS}"
         );
         let row: RouteRow = on_pool!(self, |pool| {
@@ -59,6 +66,7 @@ impl Store {
                 .bind(&route.flow_id)
                 .bind(route.priority)
                 .bind(ms(route.created_at))
+                .bind(serde_json::to_string(&route.stop_types).unwrap_or_else(|_| "[]".into()))
                 .fetch_one(pool)
                 .await?
         });

@@ -186,6 +186,7 @@ async fn routes_list_in_priority_then_age_order(db: &TestDb) {
         flow_id: format!("flow-{id}"),
         priority,
         created_at: t(at),
+        stop_types: vec![],
     };
     let catch_all = route("all", "*", 100, 0);
     let london = route("london", "+4420*", 10, 5);
@@ -193,6 +194,16 @@ async fn routes_list_in_priority_then_age_order(db: &TestDb) {
     for r in [&catch_all, &london, &exact] {
         assert_eq!(&store.put_route(r).await.expect("put"), r);
     }
+    let parking = StoredRoute {
+        stop_types: vec!["Pay Credit Card".into()],
+        ..route("park", "2000", 50, 6)
+    };
+    assert_eq!(store.put_route(&parking).await.expect("put"), parking);
+    assert_eq!(
+        store.route("park").await.expect("get"),
+        Some(parking.clone())
+    );
+    assert!(store.delete_route("park").await.expect("delete"));
     let order: Vec<String> = store
         .routes()
         .await
@@ -1125,7 +1136,7 @@ async fn api_actions_round_trip_and_updates_keep_created_at(db: &TestDb) {
 /// Builds the database exactly as the version-1 store left it (its `schema_migrations` table,
 /// migration 0001, one row recorded, some data), then connects with this build.
 async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     let sqlite = db.url.starts_with("sqlite:");
     let (migrations_table, v1) = if sqlite {
         (
@@ -1160,7 +1171,8 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
         db.applied_migrations().await,
         [
             (1, "initial".to_string()),
-            (2, "custom_and_api_actions".to_string())
+            (2, "custom_and_api_actions".to_string()),
+            (3, "route_stop_types".to_string())
         ]
     );
     let old = store.flow("old").await.expect("get").expect("kept");
@@ -1178,7 +1190,7 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
         .expect("put api action");
     store.close().await;
     let store = db.open().await;
-    assert_eq!(db.applied_migrations().await.len(), 2);
+    assert_eq!(db.applied_migrations().await.len(), 3);
     assert!(store
         .custom_action("upgraded", "1.0.0")
         .await
