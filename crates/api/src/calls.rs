@@ -90,21 +90,32 @@ pub async fn stop_activeflow(
             Json(json!({"id": id, "stopping": true})),
         ));
     }
-    match s.store.activeflow(&id).await? {
-        Some(_) => Err(ApiError::new(
+    match known(&s, &id).await? {
+        true => Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_ended",
             "the activeflow has already ended",
         )),
-        None => Err(ApiError::not_found("activeflow", &id)),
+        false => Err(ApiError::not_found("activeflow", &id)),
     }
+}
+
+/// Whether the activeflow exists: live, ended but not yet written, or stored.
+async fn known(s: &AppState, id: &str) -> Result<bool, ApiError> {
+    Ok(
+        s.control.activeflow_snapshot(id).await.is_some()
+            || s.store.activeflow(id).await?.is_some(),
+    )
 }
 
 pub async fn delete_activeflow(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let was_live = s.control.stop_activeflow(&id);
+    // A live or just-ended activeflow is written to the store shortly; wait for it so the
+    // delete is not undone by the write.
+    let was_live =
+        s.control.stop_activeflow(&id) || s.control.activeflow_snapshot(&id).await.is_some();
     if was_live {
         // The record is written when it ends; wait briefly so it can be deleted too.
         for _ in 0..40 {
@@ -233,13 +244,13 @@ pub async fn resume(s: &AppState, id: &str, req: crate::ResumeRequest) -> Result
             "bad_token",
             "the token does not match the parked action",
         )),
-        crate::ResumeResult::NotLive => match s.store.activeflow(id).await? {
-            Some(_) => Err(ApiError::new(
+        crate::ResumeResult::NotLive => match known(s, id).await? {
+            true => Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "already_ended",
                 "the activeflow has ended",
             )),
-            None => Err(ApiError::not_found("activeflow", id)),
+            false => Err(ApiError::not_found("activeflow", id)),
         },
     }
 }
@@ -295,14 +306,14 @@ pub async fn hangup(
             Json(json!({"id": id, "hanging_up": true})),
         ));
     }
-    match s.store.call(&id).await? {
-        Some(_) => Err(ApiError::new(
+    if s.control.live_call(&id).is_some() || s.store.call(&id).await?.is_some() {
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_ended",
             "the call has already ended",
-        )),
-        None => Err(ApiError::not_found("call", &id)),
+        ));
     }
+    Err(ApiError::not_found("call", &id))
 }
 
 #[derive(Debug, Deserialize)]
