@@ -241,6 +241,7 @@ async fn handle(
         answered: AtomicBool::new(false),
         ringing: AtomicBool::new(false),
         state,
+        flow_id: &flow_id,
         our_sdp,
         local: &mut local,
         has_offer: call.offer.is_some(),
@@ -456,6 +457,8 @@ struct CallContext<'a> {
     answered: AtomicBool,
     ringing: AtomicBool,
     state: &'a Arc<CallState>,
+    /// The flow this call runs (API-action key bindings are per flow).
+    flow_id: &'a str,
     our_sdp: String,
     local: &'a mut sdp::LocalMedia,
     has_offer: bool,

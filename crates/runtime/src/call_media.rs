@@ -31,8 +31,8 @@ impl CallContext<'_> {
         prompts: Vec<Arc<media::prompt::EncodedPrompt>>,
         barge_in: bool,
     ) -> PlaybackEnd {
-        let flow_id = self.state.record().flow_id.unwrap_or_default();
-        let keys = self.shared.api_actions.keys(&flow_id);
+        let flow_id = self.flow_id;
+        let keys = self.shared.api_actions.keys(flow_id);
         if !barge_in && keys.is_empty() {
             return self.media.play(prompts).await;
         }
@@ -49,7 +49,7 @@ impl CallContext<'_> {
             if let Some(key) = keys.iter().copied().find(|k| self.digits.take(*k)) {
                 self.media.stop_playback();
                 (&mut play).await;
-                if let Some(def) = self.shared.api_actions.for_key(&flow_id, key) {
+                if let Some(def) = self.shared.api_actions.for_key(flow_id, key) {
                     let fired = self
                         .fire_api_action(&def, Trigger::Dtmf, &key.to_string())
                         .await;
@@ -224,8 +224,7 @@ impl CallContext<'_> {
         };
         let mut vars = vec![("call.digits".into(), got.clone())];
         if !got.is_empty() {
-            let flow_id = self.state.record().flow_id.unwrap_or_default();
-            for def in self.shared.api_actions.after_capture(&flow_id) {
+            for def in self.shared.api_actions.after_capture(self.flow_id) {
                 let fired = self
                     .fire_api_action(&def, Trigger::AfterCapture, &got)
                     .await;

@@ -148,10 +148,15 @@ pub struct Route {
 
 impl Route {
     pub fn matches(&self, user: &str) -> bool {
-        match self.pattern.strip_suffix('*') {
-            Some(prefix) => user.starts_with(prefix),
-            None => self.pattern == user,
-        }
+        pattern_matches(&self.pattern, user)
+    }
+}
+
+/// A route pattern against a dialed user: exact `"1000"`, prefix `"+4420*"`, or `"*"`.
+pub fn pattern_matches(pattern: &str, user: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => user.starts_with(prefix),
+        None => pattern == user,
     }
 }
 

@@ -73,10 +73,7 @@ impl Shared {
     }
 
     fn api_route_matches(r: &store::StoredRoute, user: &str) -> bool {
-        match r.pattern.strip_suffix('*') {
-            Some(prefix) => user.starts_with(prefix),
-            None => r.pattern == user,
-        }
+        crate::config::pattern_matches(&r.pattern, user)
     }
 
     /// The flow id for a dialed user: API routes by priority, then `[[routes]]`.

@@ -507,21 +507,20 @@ impl Task {
         } else {
             None
         };
-        let payload: Vec<u8>;
+        // The frame is copied once into a stack buffer: the playout and silence borrow `self`.
+        let mut buf = [0u8; FRAME_SAMPLES as usize];
         let bytes: &[u8] = match &echoed {
             Some(e) => e,
-            None => match self.playout.next_frame() {
-                Some(f) => {
-                    payload = f.to_vec();
-                    &payload
-                }
-                None => &self.silence,
-            },
+            None => {
+                let src = self.playout.next_frame().unwrap_or(&self.silence);
+                let n = src.len().min(buf.len());
+                buf[..n].copy_from_slice(&src[..n]);
+                &buf[..n]
+            }
         };
-        let bytes = bytes.to_vec();
-        self.record_ours(frame, Some(&bytes));
+        self.record_ours(frame, Some(bytes));
         if self.sending && self.remote.is_some() {
-            self.sender.write_frame(&bytes, FRAME_SAMPLES, packet);
+            self.sender.write_frame(bytes, FRAME_SAMPLES, packet);
             self.transmit(socket, packet);
         } else {
             self.sender.skip(FRAME_SAMPLES);
@@ -546,12 +545,13 @@ impl Task {
             return;
         };
         let idx = frame.saturating_sub(r.first_frame);
-        let mut pcm = Vec::with_capacity(FRAME_SAMPLES as usize);
+        let pcm = &mut self.pcm;
+        pcm.clear();
         match payload {
-            Some(p) => self.codec.decode_into(p, &mut pcm),
+            Some(p) => self.codec.decode_into(p, pcm),
             None => pcm.resize(FRAME_SAMPLES as usize, 0),
         }
-        let failed = r.recorder.push_ours(idx, &pcm).is_err();
+        let failed = r.recorder.push_ours(idx, pcm).is_err();
         let limit = r.limits.max_frames.is_some_and(|m| idx + 1 >= m);
         if failed || limit {
             self.end_recording(RecordingEnd::Duration);
