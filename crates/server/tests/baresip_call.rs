@@ -10,10 +10,10 @@
 mod support;
 
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{flow, free_port, require, tempdir, write_tone_wav, Server, ServerOptions};
+use std::path::Path;
+use std::time::Duration;
+use support::baresip::{Baresip, Options};
+use support::{flow, require, tempdir, write_tone_wav, Server, ServerOptions};
 
 /// `sounds/test-prompt.wav` lasts exactly this long.
 const PROMPT_SECS: f64 = 3.0;
@@ -46,7 +46,21 @@ fn baresip_softphone_dials_in_and_records_the_prompt_loud() {
         ..Default::default()
     });
 
-    let mut baresip = Baresip::dial(&format!("sip:1000@127.0.0.1:{}", server.sip_port));
+    let dir = tempdir::Dir::new("baresip");
+    // What baresip sends: 20 s of silence (a 0 Hz tone), longer than the call.
+    let silence = dir.path().join("silence.wav");
+    write_tone_wav(&silence, 0.0, 20.0);
+    let mut baresip = Baresip::dial(
+        dir.path(),
+        &format!("sip:1000@127.0.0.1:{}", server.sip_port),
+        Options {
+            source: &silence,
+            record: true,
+            control: false,
+            account_params: "",
+            quit_after_s: 20,
+        },
+    );
 
     // The server hangs up with BYE after the prompt and the pause (about 3.5 s).
     let completed = server.wait_for(Duration::from_secs(15), |s| {
@@ -114,140 +128,6 @@ fn baresip_softphone_dials_in_and_records_the_prompt_loud() {
         loudness.loud_fraction * 100.0,
         context()
     );
-}
-
-/// A headless baresip that dials one URI on start; killed on drop.
-struct Baresip {
-    child: Option<Child>,
-    dir: tempdir::Dir,
-}
-
-impl Baresip {
-    fn dial(uri: &str) -> Baresip {
-        let dir = tempdir::Dir::new("baresip");
-        let rec = dir.path().join("rec");
-        std::fs::create_dir_all(&rec).unwrap();
-        // What baresip sends: 20 s of silence (a 0 Hz tone), longer than the call.
-        let silence = dir.path().join("silence.wav");
-        write_tone_wav(&silence, 0.0, 20.0);
-        let config = format!(
-            "poll_method\tepoll\n\
-             sip_listen\t127.0.0.1:{sip_port}\n\
-             net_interface\t127.0.0.1\n\
-             rtp_ports\t20000-21998\n\
-             call_local_timeout\t10\n\
-             call_max_calls\t1\n\
-             audio_source\taufile,{silence}\n\
-             audio_level\tno\n\
-             ausrc_format\ts16\n\
-             auplay_format\ts16\n\
-             auenc_format\ts16\n\
-             audec_format\ts16\n\
-             audio_buffer\t20-160\n\
-             jitter_buffer_delay\t5-10\n\
-             rtcp_mux\tno\n\
-             rtp_stats\tno\n\
-             module_path\t/usr/lib/baresip/modules\n\
-             module\tg711.so\n\
-             module\taufile.so\n\
-             module\tsndfile.so\n\
-             module_tmp\taccount.so\n\
-             module_app\tmenu.so\n\
-             snd_path\t{rec}\n",
-            sip_port = free_port(),
-            silence = silence.display(),
-            rec = rec.display(),
-        );
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        std::fs::write(
-            dir.path().join("accounts"),
-            "<sip:test@127.0.0.1>;regint=0\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("contacts"), "").unwrap();
-        let out = std::fs::File::create(dir.path().join("baresip.log")).unwrap();
-        let child = Command::new("baresip")
-            .arg("-4")
-            .arg("-f")
-            .arg(dir.path())
-            // A safety net: quit after 20 s whatever happens.
-            .args(["-t", "20"])
-            .arg("-e")
-            .arg(format!("/dial {uri}"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start baresip");
-        Baresip {
-            child: Some(child),
-            dir,
-        }
-    }
-
-    /// Everything baresip printed.
-    fn output(&self) -> String {
-        String::from_utf8_lossy(
-            &std::fs::read(self.dir.path().join("baresip.log")).unwrap_or_default(),
-        )
-        .into_owned()
-    }
-
-    /// Wait until baresip's output contains `needle`.
-    fn wait_output(&self, timeout: Duration, needle: &str) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.output().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    /// SIGTERM (baresip then stops cleanly), SIGKILL if it is still running after 5 s.
-    fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-
-    /// The decoded (received) audio `sndfile` dumped: `rec/dump-<time>-dec.wav`.
-    fn recording(&self) -> Option<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("rec"))
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
-            })
-            .collect();
-        found.sort();
-        found.pop()
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// The server log and the tail of baresip's output.

@@ -26,15 +26,14 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-use support::{flow, free_port, http, require, tempdir, Server, ServerOptions};
+use std::time::Duration;
+use support::baresip::{Baresip, Options};
+use support::{flow, http, require, tempdir, Server, ServerOptions};
 
 /// The digit baresip presses, and the action the menu must reach for it.
 const DIGIT: &str = "2";
@@ -76,9 +75,16 @@ fn baresip_rfc4733_digit_selects_the_branch() {
     let silence = dir.path().join("silence.wav");
     write_wav(&silence, &vec![0; 8000 * 20]);
     let mut baresip = Baresip::dial(
-        &dir,
+        dir.path(),
         &format!("sip:1000@127.0.0.1:{}", relay.port),
-        &silence,
+        Options {
+            source: &silence,
+            record: false,
+            control: true,
+            // PCMU only: both sides then use G.711 µ-law, whatever the server prefers.
+            account_params: ";audio_codecs=PCMU",
+            quit_after_s: 25,
+        },
     );
 
     wait_for_digits_receive(&server, &baresip, &relay);
@@ -130,9 +136,16 @@ fn baresip_inband_tone_selects_the_branch() {
     write_wav(&key, &samples);
 
     let mut baresip = Baresip::dial(
-        &dir,
+        dir.path(),
         &format!("sip:1000@127.0.0.1:{}", relay.port),
-        &silence,
+        Options {
+            source: &silence,
+            record: false,
+            control: true,
+            // PCMU only: both sides then use G.711 µ-law, whatever the server prefers.
+            account_params: ";audio_codecs=PCMU",
+            quit_after_s: 25,
+        },
     );
 
     wait_for_digits_receive(&server, &baresip, &relay);
@@ -239,179 +252,6 @@ fn ended_activeflow(server: &Server, baresip: &Baresip, relay: &SdpRelay) -> Val
         &[],
     )
     .json()
-}
-
-/// A headless baresip that dials one URI on start and takes commands over `ctrl_tcp`; killed on
-/// drop.
-struct Baresip {
-    child: Option<Child>,
-    dir: std::path::PathBuf,
-    ctrl_port: u16,
-    ctrl: Option<TcpStream>,
-    token: u32,
-}
-
-impl Baresip {
-    /// Starts baresip with its config in `dir`, sending `source` (8 kHz mono WAV) as audio.
-    fn dial(dir: &tempdir::Dir, uri: &str, source: &Path) -> Baresip {
-        let ctrl_port = free_port();
-        let config = format!(
-            "poll_method\tepoll\n\
-             sip_listen\t127.0.0.1:{sip_port}\n\
-             net_interface\t127.0.0.1\n\
-             rtp_ports\t20000-21998\n\
-             call_local_timeout\t10\n\
-             call_max_calls\t1\n\
-             audio_source\taufile,{source}\n\
-             audio_level\tno\n\
-             ausrc_format\ts16\n\
-             auplay_format\ts16\n\
-             auenc_format\ts16\n\
-             audec_format\ts16\n\
-             audio_buffer\t20-160\n\
-             jitter_buffer_delay\t5-10\n\
-             rtcp_mux\tno\n\
-             rtp_stats\tno\n\
-             module_path\t/usr/lib/baresip/modules\n\
-             module\tg711.so\n\
-             module\taufile.so\n\
-             module_tmp\taccount.so\n\
-             module_app\tmenu.so\n\
-             module_app\tctrl_tcp.so\n\
-             ctrl_tcp_listen\t127.0.0.1:{ctrl_port}\n",
-            sip_port = free_port(),
-            source = source.display(),
-        );
-        std::fs::write(dir.path().join("config"), config).unwrap();
-        // PCMU only: both sides then use G.711 µ-law, whatever the server prefers.
-        std::fs::write(
-            dir.path().join("accounts"),
-            "<sip:test@127.0.0.1>;regint=0;audio_codecs=PCMU\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("contacts"), "").unwrap();
-        let out = std::fs::File::create(dir.path().join("baresip.log")).unwrap();
-        let child = Command::new("baresip")
-            .arg("-4")
-            .arg("-f")
-            .arg(dir.path())
-            // A safety net: quit after 25 s whatever happens.
-            .args(["-t", "25"])
-            .arg("-e")
-            .arg(format!("/dial {uri}"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start baresip");
-        Baresip {
-            child: Some(child),
-            dir: dir.path().to_path_buf(),
-            ctrl_port,
-            ctrl: None,
-            token: 0,
-        }
-    }
-
-    /// Runs a command (a `menu` command name without the slash) through `ctrl_tcp`; the
-    /// response, `{"response":true,"ok":..,"data":..,"token":..}`.
-    fn command(&mut self, command: &str, params: &str) -> Value {
-        if self.ctrl.is_none() {
-            let start = Instant::now();
-            while self.ctrl.is_none() && start.elapsed() < Duration::from_secs(5) {
-                match TcpStream::connect(("127.0.0.1", self.ctrl_port)) {
-                    Ok(s) => self.ctrl = Some(s),
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        }
-        let log = self.dir.join("baresip.log");
-        let Some(stream) = self.ctrl.as_mut() else {
-            panic!("cannot connect to baresip's ctrl_tcp\n{}", self.output());
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        self.token += 1;
-        let token = self.token.to_string();
-        let request = json!({"command": command, "params": params, "token": token}).to_string();
-        stream
-            .write_all(format!("{}:{request},", request.len()).as_bytes())
-            .unwrap();
-        // Events (call progress) arrive on the same connection: skip them.
-        loop {
-            let message = read_netstring(stream).unwrap_or_else(|e| {
-                panic!(
-                    "ctrl_tcp: {e}\n{}",
-                    String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default())
-                )
-            });
-            let v: Value = serde_json::from_slice(&message).unwrap_or(Value::Null);
-            if v["response"] == true && v["token"] == token.as_str() {
-                return v;
-            }
-        }
-    }
-
-    /// Everything baresip printed.
-    fn output(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default())
-            .into_owned()
-    }
-
-    /// SIGTERM (baresip then stops cleanly), SIGKILL if it is still running after 5 s.
-    fn stop(&mut self) {
-        self.ctrl = None;
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// One netstring (`<length>:<bytes>,`).
-fn read_netstring(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
-    let mut len = 0usize;
-    let mut byte = [0u8; 1];
-    loop {
-        stream
-            .read_exact(&mut byte)
-            .map_err(|e| format!("read: {e}"))?;
-        match byte[0] {
-            b'0'..=b'9' => len = len * 10 + usize::from(byte[0] - b'0'),
-            b':' => break,
-            other => return Err(format!("bad netstring length byte {other:#04x}")),
-        }
-    }
-    let mut body = vec![0u8; len + 1];
-    stream
-        .read_exact(&mut body)
-        .map_err(|e| format!("read: {e}"))?;
-    if body.pop() != Some(b',') {
-        return Err("netstring without its trailing comma".into());
-    }
-    Ok(body)
 }
 
 /// A UDP relay between one SIP client and the server for the INVITE transaction; with `strip`,

@@ -2,6 +2,7 @@
 //! test's own, drive it with real peers (sipp, raw sockets, baresip), stop everything on drop.
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod raw;
 
 use std::io::{Read, Write};
