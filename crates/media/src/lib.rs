@@ -80,6 +80,7 @@ pub mod prompt;
 pub mod resample;
 pub mod rfc4733;
 pub mod rtp;
+pub mod session;
 pub mod tone;
 pub mod vad;
 
