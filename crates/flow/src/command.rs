@@ -84,6 +84,9 @@ pub enum Command {
     ApiRequest(ApiRequestOption),
     /// Named API action; a `Failed`/`Timeout` completion follows `failure_target_id`.
     ApiAction(ApiActionOption),
+    /// Ring the destinations, bridge the first to answer; complete when the bridge ends
+    /// (`connect.*` variables set first).
+    Connect(ConnectOption),
     /// A type this crate has no dedicated command for yet (connect, queue_join, ...), with
     /// its templated option. Shells that cannot run it complete it with `Failed`.
     Other {
@@ -200,6 +203,7 @@ pub(crate) fn command(
         O::CustomAction(o) => Command::CustomAction(o),
         O::ApiRequest(o) => Command::ApiRequest(o),
         O::ApiAction(o) => Command::ApiAction(o),
+        O::Connect(o) => Command::Connect(o),
         _ => Command::Other {
             action_type: t,
             option: json.into_owned(),

@@ -1,7 +1,7 @@
-//! The built-in `call.*` and `activeflow.*` variables of a new call (flows.md §3).
+//! Addresses as flows see them (`call.source.*`, `call.destination.*`) and the built-in
+//! variables a call's activeflow starts with (flows.md §3).
 
 use flow::Variables;
-use sip::IncomingCall;
 
 /// An address as the flow sees it: `{type, target, target_name, name}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +48,22 @@ pub fn parse_address(value: &str) -> Address {
     }
 }
 
+/// What the variables of an incoming call are made of.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingParty<'a> {
+    /// The SIP Call-ID.
+    pub sip_call_id: &'a str,
+    /// The From header value.
+    pub from: &'a str,
+    /// The To header value.
+    pub to: &'a str,
+    /// Every header of the INVITE, lower-case names.
+    pub headers: &'a [(String, String)],
+}
+
 /// The variables a call's activeflow starts with.
 pub fn call_variables(
-    call: &IncomingCall,
+    party: IncomingParty<'_>,
     call_id: &str,
     activeflow_id: &str,
     flow_id: &str,
@@ -62,15 +75,15 @@ pub fn call_variables(
     set("call.master_call_id", "");
     set("call.status", "progressing");
     set("call.digits", "");
-    set("call.sip.call_id", &call.call_id);
-    for (prefix, header) in [("call.source", &call.from), ("call.destination", &call.to)] {
+    set("call.sip.call_id", party.sip_call_id);
+    for (prefix, header) in [("call.source", party.from), ("call.destination", party.to)] {
         let a = parse_address(header);
         set(&format!("{prefix}.type"), a.kind);
         set(&format!("{prefix}.target"), &a.target);
         set(&format!("{prefix}.target_name"), &a.name);
         set(&format!("{prefix}.name"), &a.name);
     }
-    for (name, value) in &call.headers {
+    for (name, value) in party.headers {
         set(&format!("call.sip.header.{name}"), value);
     }
     set("activeflow.id", activeflow_id);
