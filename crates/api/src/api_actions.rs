@@ -18,7 +18,7 @@ fn row_json(r: &store::StoredApiAction) -> Value {
 }
 
 async fn save(s: &AppState, doc: Value) -> Result<store::StoredApiAction, ApiError> {
-    s.control.check_api_action(&doc).map_err(|ps| {
+    s.catalog.check_api_action(&doc).map_err(|ps| {
         ApiError::bad_request("invalid_api_action", "the definition has problems").with_details(
             ps.into_iter()
                 .map(|(pointer, message)| json!({"pointer": pointer, "message": message}))
@@ -28,7 +28,7 @@ async fn save(s: &AppState, doc: Value) -> Result<store::StoredApiAction, ApiErr
     let name = doc["name"].as_str().unwrap_or_default().to_string();
     let row = store::StoredApiAction::new(name, doc, chrono::Utc::now());
     let stored = s.store.put_api_action(&row).await?;
-    s.control.api_actions_changed().await;
+    s.catalog.api_actions_changed().await;
     Ok(stored)
 }
 
@@ -86,6 +86,6 @@ pub async fn delete(
     if !s.store.delete_api_action(&name).await? {
         return Err(ApiError::not_found("API action", &name));
     }
-    s.control.api_actions_changed().await;
+    s.catalog.api_actions_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

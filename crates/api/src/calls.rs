@@ -157,7 +157,7 @@ pub async fn start_activeflow(
                     format!("no flow with id {id:?}"),
                 ));
             };
-            let (f, _) = flow::load(&stored.document, &s.control.capabilities()).map_err(|p| {
+            let (f, _) = flow::load(&stored.document, &s.capabilities).map_err(|p| {
                 ApiError::bad_request(
                     "invalid_flow",
                     "the stored flow is not valid for this build",
@@ -172,7 +172,7 @@ pub async fn start_activeflow(
         }
         (None, Some(actions)) => {
             let doc = json!({"actions": actions});
-            let (f, _) = flow::load(&doc, &s.control.capabilities()).map_err(|p| {
+            let (f, _) = flow::load(&doc, &s.capabilities).map_err(|p| {
                 ApiError::bad_request("invalid_flow", "the actions are not valid").with_details(
                     p.iter()
                         .map(|p| json!({"pointer": p.pointer, "message": p.message}))
@@ -369,7 +369,7 @@ pub async fn originate(
             }
         }
         (None, Some(actions)) => {
-            let report = flow::validate(&json!({"actions": actions}), &s.control.capabilities());
+            let report = flow::validate(&json!({"actions": actions}), &s.capabilities);
             if !report.is_valid() {
                 return Err(ApiError::bad_request(
                     "invalid_flow",

@@ -25,9 +25,9 @@ fn problems_json(problems: &[flow::Problem]) -> Vec<Value> {
 
 /// Validate `doc`, assign missing action ids; the flow, its document with ids, and warnings.
 fn check(s: &AppState, doc: &Value) -> Result<(flow::Flow, Value, Vec<Value>), ApiError> {
-    match flow::load(doc, &s.control.capabilities()) {
+    match flow::load(doc, &s.capabilities) {
         Ok((f, warnings)) => {
-            let extra = s.control.flow_problems(doc);
+            let extra = s.catalog.flow_problems(doc);
             if !extra.is_empty() {
                 return Err(ApiError::bad_request(
                     "invalid_flow",
@@ -76,7 +76,7 @@ async fn save(
     let stored =
         store::StoredFlow::new(id.clone(), doc, store::FlowSource::Api, chrono::Utc::now());
     s.store.put_flow(&stored).await?;
-    s.control.flow_changed(&id, Some(Arc::new(flow)));
+    s.catalog.flow_changed(&id, Some(Arc::new(flow)));
     Ok(s.store.flow(&id).await?.unwrap_or(stored))
 }
 
@@ -143,7 +143,7 @@ pub async fn delete(
     if !s.store.delete_flow(&id).await? {
         return Err(ApiError::not_found("flow", &id));
     }
-    s.control.flow_changed(&id, None);
+    s.catalog.flow_changed(&id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,7 +151,7 @@ pub async fn validate(
     State(s): State<AppState>,
     ApiJson(doc): ApiJson<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let report = flow::validate(&doc, &s.control.capabilities());
+    let report = flow::validate(&doc, &s.capabilities);
     Ok(Json(json!({
         "valid": report.is_valid(),
         "problems": problems_json(&report.problems),
@@ -210,7 +210,7 @@ pub async fn create_route(
         stop_types: b.stop_types,
     };
     s.store.put_route(&r).await?;
-    s.control.routes_changed().await;
+    s.catalog.routes_changed().await;
     Ok((StatusCode::CREATED, Json(route_json(&r))))
 }
 
@@ -231,7 +231,7 @@ pub async fn update_route(
         ..old
     };
     s.store.put_route(&r).await?;
-    s.control.routes_changed().await;
+    s.catalog.routes_changed().await;
     Ok(Json(route_json(&r)))
 }
 
@@ -257,6 +257,6 @@ pub async fn delete_route(
     if !s.store.delete_route(&id).await? {
         return Err(ApiError::not_found("route", &id));
     }
-    s.control.routes_changed().await;
+    s.catalog.routes_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -73,7 +73,7 @@ pub enum ResumeResult {
     NotLive,
 }
 
-/// How the API reaches running calls and activeflows.
+/// How the API reaches running calls and activeflows (the runtime implements it).
 pub trait CallControl: Send + Sync + 'static {
     /// Calls in progress.
     fn active_calls(&self) -> i64;
@@ -104,16 +104,17 @@ pub trait CallControl: Send + Sync + 'static {
         id: &'a str,
         event: ResumeRequest,
     ) -> BoxFuture<'a, ResumeResult>;
+    /// A live event subscription; a `lagged` notice is delivered in-band when it falls behind.
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent>;
+}
+
+/// How the API checks and refreshes the definitions calls run from (flows, routes, custom
+/// actions, API actions), beyond what it stores itself.
+pub trait Catalog: Send + Sync + 'static {
     /// A flow was stored (`Some`) or deleted (`None`): the next call uses the change.
     fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>);
     /// The routes in the store changed.
     fn routes_changed(&self) -> BoxFuture<'_, ()>;
-    /// What flows are validated against.
-    fn capabilities(&self) -> flow::Capabilities;
-    /// A live event subscription; a `lagged` notice is delivered in-band when it falls behind.
-    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent>;
-    /// Where recording files live.
-    fn recordings_dir(&self) -> PathBuf;
     /// Problems beyond the flow schema: custom_action uses against the library, recording
     /// formats this build cannot write. `(pointer, message)`.
     fn flow_problems(&self, doc: &serde_json::Value) -> Vec<(String, String)>;
@@ -146,6 +147,11 @@ pub trait CallControl: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AppState {
     pub control: Arc<dyn CallControl>,
+    pub catalog: Arc<dyn Catalog>,
+    /// What flows are validated against.
+    pub capabilities: flow::Capabilities,
+    /// Where recording files live.
+    pub recordings_dir: PathBuf,
     pub store: store::Store,
     /// Bearer token; empty = no authentication (the server allows that only on loopback).
     pub token: Arc<str>,

@@ -36,7 +36,7 @@ async fn save_draft(
     s: &AppState,
     doc: Value,
 ) -> Result<(store::StoredCustomAction, Vec<Value>), ApiError> {
-    let warnings = s.control.check_custom_action(&doc).map_err(|ps| {
+    let warnings = s.catalog.check_custom_action(&doc).map_err(|ps| {
         ApiError::bad_request("invalid_custom_action", "the definition has problems")
             .with_details(problems(ps))
     })?;
@@ -58,7 +58,7 @@ async fn save_draft(
         .put_custom_action_draft(&row)
         .await
         .map_err(immutable)?;
-    s.control.library_changed().await;
+    s.catalog.library_changed().await;
     Ok((stored, problems(warnings)))
 }
 
@@ -92,7 +92,7 @@ pub async fn put_version(
 pub async fn list(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let names = s.store.custom_action_names().await?;
     let files: Vec<Value> = s
-        .control
+        .catalog
         .file_custom_actions()
         .into_iter()
         .map(|(name, version)| json!({"name": name, "version": version, "status": "published", "visibility": "organization", "source": "file"}))
@@ -141,7 +141,7 @@ pub async fn delete_version(
             &format!("{name}@{version}"),
         ));
     }
-    s.control.library_changed().await;
+    s.catalog.library_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,7 +162,7 @@ pub async fn publish(
             &format!("{name}@{version}"),
         ));
     };
-    if let Some(problem) = s.control.nesting_problem(&row.definition) {
+    if let Some(problem) = s.catalog.nesting_problem(&row.definition) {
         return Err(ApiError::new(StatusCode::CONFLICT, "nesting", problem));
     }
     let published = s
@@ -173,7 +173,7 @@ pub async fn publish(
         .ok_or_else(|| {
             ApiError::not_found("custom action version", &format!("{name}@{version}"))
         })?;
-    s.control.library_changed().await;
+    s.catalog.library_changed().await;
     Ok(Json(row_json(&published)))
 }
 
@@ -198,9 +198,9 @@ pub async fn export(
     let package = json!({
         "format": "switchyard-custom-action/1",
         "definition": row.definition,
-        "dependencies": s.control.dependencies(&row.definition),
+        "dependencies": s.catalog.dependencies(&row.definition),
     });
-    let signature = s.control.sign_package(&package);
+    let signature = s.catalog.sign_package(&package);
     Ok(Json(json!({"package": package, "signature": signature})))
 }
 
@@ -215,7 +215,7 @@ pub async fn import(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<ImportBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if s.control.sign_package(&b.package) != b.signature {
+    if s.catalog.sign_package(&b.package) != b.signature {
         return Err(ApiError::bad_request(
             "bad_signature",
             "the package signature does not verify (different custom_actions.package_key, or the package was altered)",
@@ -260,6 +260,6 @@ pub async fn import(
             .map_err(immutable)?;
         imported.push(json!({"name": name, "version": version}));
     }
-    s.control.library_changed().await;
+    s.catalog.library_changed().await;
     Ok((StatusCode::CREATED, Json(json!({"imported": imported}))))
 }

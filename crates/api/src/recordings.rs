@@ -52,7 +52,7 @@ pub async fn delete(
 /// The file under the recordings directory; `None` for names that would leave it.
 fn safe_path(s: &AppState, filename: &str) -> Option<std::path::PathBuf> {
     let name = std::path::Path::new(filename).file_name()?;
-    Some(s.control.recordings_dir().join(name))
+    Some(s.recordings_dir.join(name))
 }
 
 fn content_type(filename: &str) -> &'static str {

@@ -143,7 +143,7 @@ pub async fn test_request(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<TestBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    match s.control.test_api_request(b.option, b.variables).await {
+    match s.catalog.test_api_request(b.option, b.variables).await {
         Ok(v) => Ok(Json(v)),
         Err(e) => Err(ApiError::bad_request("invalid_option", e)),
     }

@@ -14,25 +14,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 /// When an API action fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    Flow,
-    Dtmf,
-    AfterCapture,
-    AiIntent,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Flow => "flow",
-            Trigger::Dtmf => "dtmf",
-            Trigger::AfterCapture => "after_capture",
-            Trigger::AiIntent => "ai_intent",
-        }
-    }
-}
+pub use call::Trigger;
 
 /// A definition (`/v1/api-actions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,41 +132,30 @@ impl ApiActions {
             .cloned()
     }
 
-    /// The `dtmf` action bound to `key` for `flow_id`.
-    pub fn for_key(&self, flow_id: &str, key: char) -> Option<ApiActionDef> {
-        self.defs
-            .read()
-            .ok()?
-            .iter()
-            .find(|d| {
-                d.trigger == Trigger::Dtmf
-                    && d.key.as_deref().and_then(|k| k.chars().next()) == Some(key)
-                    && d.applies_to(flow_id)
-            })
-            .cloned()
-    }
-
-    /// Keys bound for `flow_id`.
-    pub fn keys(&self, flow_id: &str) -> Vec<char> {
+    /// Keys bound for `flow_id`, with the action each fires.
+    pub fn keys(&self, flow_id: &str) -> Vec<(char, String)> {
         self.defs
             .read()
             .map(|d| {
                 d.iter()
                     .filter(|d| d.trigger == Trigger::Dtmf && d.applies_to(flow_id))
-                    .filter_map(|d| d.key.as_deref().and_then(|k| k.chars().next()))
+                    .filter_map(|d| {
+                        let key = d.key.as_deref().and_then(|k| k.chars().next())?;
+                        Some((key, d.name.clone()))
+                    })
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// `after_capture` actions for `flow_id`.
-    pub fn after_capture(&self, flow_id: &str) -> Vec<ApiActionDef> {
+    /// Names of the `after_capture` actions for `flow_id`.
+    pub fn after_capture(&self, flow_id: &str) -> Vec<String> {
         self.defs
             .read()
             .map(|d| {
                 d.iter()
                     .filter(|d| d.trigger == Trigger::AfterCapture && d.applies_to(flow_id))
-                    .cloned()
+                    .map(|d| d.name.clone())
                     .collect()
             })
             .unwrap_or_default()
@@ -192,7 +163,7 @@ impl ApiActions {
 }
 
 /// Reload the definitions from the store.
-pub async fn reload(shared: &crate::engine::Shared) -> Result<(), String> {
+pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), String> {
     let Some(store) = &shared.store else {
         return Ok(());
     };
@@ -203,7 +174,7 @@ pub async fn reload(shared: &crate::engine::Shared) -> Result<(), String> {
         .into_iter()
         .filter_map(|row| ApiActionDef::parse(&row.definition).ok())
         .collect();
-    shared.api_actions.replace(defs);
+    shared.catalog.api_actions.replace(defs);
     Ok(())
 }
 
@@ -381,8 +352,7 @@ mod tests {
         let a = ApiActions::default();
         let d = ApiActionDef::parse(&json!({"name": "b", "url": "https://x", "trigger": "dtmf", "key": "9", "flows": ["main"]})).unwrap();
         a.replace(vec![d]);
-        assert!(a.for_key("main", '9').is_some());
-        assert!(a.for_key("other", '9').is_none());
-        assert_eq!(a.keys("main"), vec!['9']);
+        assert_eq!(a.keys("main"), vec![('9', "b".to_string())]);
+        assert!(a.keys("other").is_empty());
     }
 }

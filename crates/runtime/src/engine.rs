@@ -1,20 +1,21 @@
-//! Wiring: the SIP stack, the flows, the prompt caches and the port pool, and the loop that
-//! hands each incoming call to its own actor task.
+//! [`Runtime`]: the services wired together, the SIP stack, and the loop that hands each
+//! incoming call to its own task; and what the outside (the API, the server) may ask of them.
 
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::flows::{FileProblem, FlowRegistry};
 use crate::http::HttpEngine;
-use crate::live::Live;
-use crate::metrics::{Metrics, SipCounters};
+use crate::metrics::SipCounters;
 use crate::ports::PortPool;
+use crate::services::{Catalog, MediaServices, Services};
 use crate::sounds::SoundLibrary;
 use crate::tts::Tts;
+use call::{CallRecord, Published, ResumeError, ResumeEvent, ResumeOutcome};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::sync::RwLock;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -28,79 +29,24 @@ pub enum StartError {
     #[error(transparent)]
     Sip(#[from] sip::SipError),
     #[error("store: {0}")]
-    Store(String),
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Catalog(String),
 }
 
-/// State every call shares.
-pub struct Shared {
-    pub config: Config,
-    pub flows: FlowRegistry,
-    pub sounds: SoundLibrary,
-    pub http: Arc<HttpEngine>,
-    pub tts: Tts,
-    pub ports: PortPool,
-    pub metrics: Arc<Metrics>,
-    pub public_address: Option<IpAddr>,
-    pub max_actions: u32,
-    pub max_control_steps: u32,
-    pub events: EventBus,
-    pub live: Live,
-    /// `None` only in tools that run without a database.
-    pub store: Option<store::Store>,
-    /// Routes managed through the API (tried before the config's `[[routes]]`).
-    pub routes: RwLock<Vec<store::StoredRoute>>,
-    records: tokio::sync::mpsc::UnboundedSender<crate::records::Record>,
-    /// Custom actions (library sub-flows) by name and version.
-    pub library: crate::library::Library,
-    /// API actions (spoken HTTP answers) by name.
-    pub api_actions: crate::api_actions::ApiActions,
+/// What `POST /v1/activeflows` asks for: a flow to run without a call.
+#[derive(Debug, Clone)]
+pub struct HeadlessRequest {
+    pub flow: Arc<flow::Flow>,
+    pub flow_id: String,
+    pub variables: Vec<(String, String)>,
+    pub webhook_uri: Option<String>,
+    pub stop_types: Vec<String>,
 }
 
-impl Shared {
-    /// Hand a finished record to the writer; never waits.
-    pub fn persist(&self, r: crate::records::Record) {
-        let _ = self.records.send(r);
-    }
-
-    /// The `stop_types` of the route that takes `user` (API routes first, then `[[routes]]`).
-    pub fn stop_types(&self, user: &str) -> Vec<String> {
-        if let Ok(routes) = self.routes.read() {
-            if let Some(r) = routes.iter().find(|r| Self::api_route_matches(r, user)) {
-                return r.stop_types.clone();
-            }
-        }
-        self.config.stop_types(user).to_vec()
-    }
-
-    fn api_route_matches(r: &store::StoredRoute, user: &str) -> bool {
-        crate::config::pattern_matches(&r.pattern, user)
-    }
-
-    /// The flow id for a dialed user: API routes by priority, then `[[routes]]`.
-    pub fn route(&self, user: &str) -> Option<String> {
-        if let Ok(routes) = self.routes.read() {
-            if let Some(r) = routes.iter().find(|r| Self::api_route_matches(r, user)) {
-                return Some(r.flow_id.clone());
-            }
-        }
-        self.config.route(user).map(str::to_string)
-    }
-
-    /// Reload the API-managed routes from the store (after a change through the API).
-    pub async fn reload_routes(&self) -> Result<(), store::StoreError> {
-        if let Some(store) = &self.store {
-            let routes = store.routes().await?;
-            if let Ok(mut r) = self.routes.write() {
-                *r = routes;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A running server core. Drop it only after [`Runtime::shutdown`].
+/// A running server core. Drop it only after [`Runtime::stop_listening`].
 pub struct Runtime {
-    shared: Arc<Shared>,
+    services: Arc<Services>,
     stack: sip::SipStack,
     dispatcher: JoinHandle<()>,
 }
@@ -129,40 +75,9 @@ impl Runtime {
             .map(|s| s.parse())
             .collect::<Result<Vec<sip::ListenAddr>, String>>()
             .map_err(StartError::Config)?;
-        let store = store::Store::connect(&config.store.url)
-            .await
-            .map_err(|e| StartError::Store(e.to_string()))?;
-        let flows = FlowRegistry::default();
-        let warnings = flows
-            .load_dir(&config.flows.dir)
-            .map_err(StartError::Flows)?;
-        for w in warnings {
-            warn!("{w}");
-        }
-        // Files are imported into the store (a flow edited through the API is pinned and
-        // wins), then the store is what runs.
-        for (id, doc) in flows.documents() {
-            if let Err(e) = store.import_file_flow(&id, &doc, chrono::Utc::now()).await {
-                warn!(flow = %id, error = %e, "cannot import flow into the store");
-            }
-        }
-        let stored = store
-            .flows()
-            .await
-            .map_err(|e| StartError::Store(e.to_string()))?;
-        for f in stored {
-            match flow::load(&f.document, &crate::flows::capabilities()) {
-                Ok((loaded, _)) => flows.insert(f.id.clone(), Arc::new(loaded)),
-                Err(p) => {
-                    warn!(flow = %f.id, problems = p.len(), "stored flow no longer valid for this build; not loaded")
-                }
-            }
-        }
-        info!(count = flows.len(), dir = %config.flows.dir.display(), "flows loaded");
-        let routes = store
-            .routes()
-            .await
-            .map_err(|e| StartError::Store(e.to_string()))?;
+        let store = store::Store::connect(&config.store.url).await?;
+        let flows = load_flows(&config, &store).await?;
+        let routes = store.routes().await?;
         let http = Arc::new(
             HttpEngine::new(
                 &config.http.allow_private,
@@ -175,31 +90,24 @@ impl Runtime {
         let (records_tx, records_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new(Some(config.events.webhook_uri.clone()), Some(deliveries_tx));
         crate::outbox::start(store.clone(), http.clone(), deliveries_rx);
-        let shared = Arc::new(Shared {
-            events,
-            live: Live::default(),
-            store: Some(store),
-            routes: RwLock::new(routes),
-            records: records_tx,
-            library: crate::library::Library::default(),
-            api_actions: crate::api_actions::ApiActions::default(),
+        let media = MediaServices {
             sounds: SoundLibrary::new(config.sounds.dir.clone(), http.clone()),
-            http,
             tts: Tts::new(
                 config.tts.espeak_command.clone(),
                 config.tts.cache_dir.clone(),
             ),
             ports: PortPool::new(config.rtp.port_min, config.rtp.port_max),
-            metrics: Arc::new(Metrics::default()),
             public_address,
-            max_actions: config
-                .flow
-                .max_actions
-                .unwrap_or(config.limits.max_actions_per_flow),
-            max_control_steps: config.flow.max_control_steps,
-            flows,
-            config: config.clone(),
-        });
+        };
+        let services = Arc::new(Services::new(
+            config.clone(),
+            Catalog::new(flows, routes),
+            media,
+            http,
+            events,
+            Some(store),
+            records_tx,
+        ));
         let (stack, mut calls) = sip::SipStack::bind(sip::SipConfig {
             listen,
             public_address,
@@ -208,48 +116,51 @@ impl Runtime {
             max_calls: config.limits.max_calls,
         })
         .await?;
-        crate::records::start(shared.clone(), records_rx);
-        crate::library::reload(&shared)
+        crate::records::start(services.clone(), records_rx);
+        crate::library::reload(&services)
             .await
-            .map_err(StartError::Store)?;
-        crate::api_actions::reload(&shared)
+            .map_err(StartError::Catalog)?;
+        crate::api_actions::reload(&services)
             .await
-            .map_err(StartError::Store)?;
-        let s = shared.clone();
+            .map_err(StartError::Catalog)?;
+        let s = services.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {
                 tokio::spawn(crate::call::run(s.clone(), call));
             }
         });
         Ok(Runtime {
-            shared,
+            services,
             stack,
             dispatcher,
         })
     }
 
+    // ----- the server -----
+
     pub fn sip_addrs(&self) -> &[sip::ListenAddr] {
         self.stack.local_addrs()
     }
 
+    /// The store the API reads and writes.
+    pub fn store(&self) -> Option<&store::Store> {
+        self.services.store.as_ref()
+    }
+
     pub fn active_calls(&self) -> i64 {
-        self.shared.metrics.active_calls.load(Ordering::Relaxed)
+        self.services.metrics.active_calls.load(Ordering::Relaxed)
     }
 
     /// The Prometheus exposition of every counter.
     pub fn render_metrics(&self) -> String {
         let s = self.stack.stats();
-        self.shared.metrics.render(SipCounters {
+        self.services.metrics.render(SipCounters {
             messages_received: s.messages_received.load(Ordering::Relaxed),
             malformed_answered: s.malformed_answered.load(Ordering::Relaxed),
             malformed_dropped: s.malformed_dropped.load(Ordering::Relaxed),
             invites_received: s.invites_received.load(Ordering::Relaxed),
             invites_refused: s.invites_refused.load(Ordering::Relaxed),
         })
-    }
-
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
     }
 
     /// Refuse new INVITEs with 503 from now on (graceful shutdown, step 1).
@@ -262,4 +173,140 @@ impl Runtime {
         self.stack.stop();
         self.dispatcher.abort();
     }
+
+    // ----- calls and activeflows -----
+
+    /// Live calls, and ended ones not stored yet.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.services.live.call_records()
+    }
+
+    pub fn call(&self, id: &str) -> Option<CallRecord> {
+        self.services.live.call_record(id)
+    }
+
+    /// Hang a live call up; false when it is not live.
+    pub fn hang_up(&self, id: &str) -> bool {
+        self.services.live.hang_up(id)
+    }
+
+    /// Ids of live activeflows, and of ended ones not stored yet.
+    pub fn activeflow_ids(&self) -> Vec<String> {
+        self.services.live.activeflow_ids()
+    }
+
+    /// The state of an activeflow known here (`GET /v1/activeflows/{id}`).
+    pub async fn activeflow(&self, id: &str) -> Option<serde_json::Value> {
+        self.services.live.activeflow_snapshot(id).await
+    }
+
+    /// Stop a live activeflow; false when it is not live.
+    pub fn stop_activeflow(&self, id: &str) -> bool {
+        self.services.live.stop_activeflow(id)
+    }
+
+    /// Start an activeflow without a call; its id, or why not.
+    pub fn start_activeflow(&self, req: HeadlessRequest) -> Result<String, String> {
+        crate::call::start_headless(&self.services, req)
+    }
+
+    /// Deliver an event to a parked `custom` action; `None` when the activeflow is not live.
+    pub async fn resume(
+        &self,
+        id: &str,
+        event: ResumeEvent,
+    ) -> Option<Result<ResumeOutcome, ResumeError>> {
+        self.services.live.resume_activeflow(id, event).await
+    }
+
+    /// A live event subscription.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.services.events.subscribe()
+    }
+
+    // ----- definitions -----
+
+    /// A flow was stored (`Some`) or deleted (`None`): the next call uses the change.
+    pub fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>) {
+        let flows = &self.services.catalog.flows;
+        match flow {
+            Some(f) => flows.insert(id.to_string(), f),
+            None => {
+                flows.remove(id);
+            }
+        }
+    }
+
+    /// Reload the API-managed routes from the store.
+    pub async fn reload_routes(&self) -> Result<(), store::StoreError> {
+        match &self.services.store {
+            Some(store) => self.services.catalog.reload_routes(store).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Reload the custom-action library (store and files).
+    pub async fn reload_library(&self) -> Result<(), String> {
+        crate::library::reload(&self.services).await
+    }
+
+    /// Reload the API actions from the store.
+    pub async fn reload_api_actions(&self) -> Result<(), String> {
+        crate::api_actions::reload(&self.services).await
+    }
+
+    /// The custom-action library in force.
+    pub fn library(&self) -> &crate::library::Library {
+        &self.services.catalog.library
+    }
+
+    /// Problems beyond the flow schema: custom_action uses against the library, recording
+    /// formats this build cannot write. `(pointer, message)`.
+    pub fn flow_problems(&self, doc: &serde_json::Value) -> Vec<(String, String)> {
+        let mut p = crate::flows::unsupported_recording_formats(doc);
+        p.extend(self.services.catalog.library.check_uses(doc));
+        p
+    }
+
+    /// Run an `api_request` option outside a call, with `vars` (secrets from the store).
+    pub async fn test_api_request(
+        &self,
+        opt: &flow::options::ApiRequestOption,
+        vars: &flow::Variables,
+    ) -> Result<crate::api_request::ApiRequestResult, String> {
+        let store = self.services.store.as_ref().ok_or("no store")?;
+        Ok(crate::api_request::execute(&self.services.http, opt, vars, store).await)
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &Config {
+        &self.services.config
+    }
+}
+
+/// Flows from `flows.dir`, imported into the store (a flow edited through the API is pinned
+/// and wins), then every flow of the store that is valid for this build.
+async fn load_flows(config: &Config, store: &store::Store) -> Result<FlowRegistry, StartError> {
+    let flows = FlowRegistry::default();
+    let warnings = flows
+        .load_dir(&config.flows.dir)
+        .map_err(StartError::Flows)?;
+    for w in warnings {
+        warn!("{w}");
+    }
+    for (id, doc) in flows.documents() {
+        if let Err(e) = store.import_file_flow(&id, &doc, chrono::Utc::now()).await {
+            warn!(flow = %id, error = %e, "cannot import flow into the store");
+        }
+    }
+    for f in store.flows().await? {
+        match flow::load(&f.document, &crate::flows::capabilities()) {
+            Ok((loaded, _)) => flows.insert(f.id.clone(), Arc::new(loaded)),
+            Err(p) => {
+                warn!(flow = %f.id, problems = p.len(), "stored flow no longer valid for this build; not loaded")
+            }
+        }
+    }
+    info!(count = flows.len(), dir = %config.flows.dir.display(), "flows loaded");
+    Ok(flows)
 }

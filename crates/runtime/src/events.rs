@@ -1,70 +1,35 @@
-//! Events (flows.md §6): every state change as `{"type","data","timestamp"}`.
+//! The event bus (flows.md §6): every [`Published`] event to live subscribers and to webhook
+//! destinations. The events themselves and their JSON are `call::Event`'s.
 //!
 //! Publishing never blocks a call: live subscribers read from a bounded broadcast channel (a
 //! slow one misses events and is told how many, never slowing calls), and webhook deliveries
 //! are handed to the outbox writer through a channel and persisted before they are sent.
 
-use serde::Serialize;
+use call::Published;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
 /// Live subscribers fall behind by at most this many events before they get a `lagged` notice.
 pub const LIVE_QUEUE: usize = 4096;
 
-/// One event.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Event {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub data: serde_json::Value,
-    /// RFC 3339 with milliseconds, UTC.
-    pub timestamp: String,
-    /// For filtering and per-call ordering; also inside `data`.
-    #[serde(skip)]
-    pub call_id: Option<String>,
-    #[serde(skip)]
-    pub activeflow_id: Option<String>,
-}
-
-impl Event {
-    pub fn new(
-        kind: &str,
-        call_id: Option<&str>,
-        activeflow_id: Option<&str>,
-        data: serde_json::Value,
-    ) -> Event {
-        Event {
-            kind: kind.to_string(),
-            data,
-            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            call_id: call_id.map(str::to_string),
-            activeflow_id: activeflow_id.map(str::to_string),
-        }
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
-    }
-}
-
 /// A webhook delivery to persist and send: the destination and the event.
 #[derive(Debug, Clone)]
-pub struct Delivery {
-    pub destination: String,
-    pub event: Arc<Event>,
+pub(crate) struct Delivery {
+    pub(crate) destination: String,
+    pub(crate) event: Arc<Published>,
 }
 
 /// Fan-out of events to live subscribers and webhook destinations.
 #[derive(Debug, Clone)]
-pub struct EventBus {
-    live: broadcast::Sender<Arc<Event>>,
+pub(crate) struct EventBus {
+    live: broadcast::Sender<Arc<Published>>,
     deliveries: Option<mpsc::UnboundedSender<Delivery>>,
     global_webhook: Option<String>,
 }
 
 impl EventBus {
     /// `deliveries` receives every webhook delivery (the outbox writer); `None` = no webhooks.
-    pub fn new(
+    pub(crate) fn new(
         global_webhook: Option<String>,
         deliveries: Option<mpsc::UnboundedSender<Delivery>>,
     ) -> EventBus {
@@ -77,30 +42,25 @@ impl EventBus {
     }
 
     /// A live subscription; `recv` errors with `Lagged(n)` when the subscriber fell behind.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.live.subscribe()
     }
 
-    /// Publish to live subscribers, the global webhook and `activeflow_webhook` if any.
-    pub fn publish(&self, event: Event, activeflow_webhook: Option<&str>) {
-        self.publish_with(|| event, activeflow_webhook);
-    }
-
-    /// Whether an event would reach anyone (a live subscriber or a webhook).
-    pub fn wanted(&self, activeflow_webhook: Option<&str>) -> bool {
+    /// Whether an event would reach anyone (a live subscriber or a webhook): when not, calls
+    /// build none.
+    pub(crate) fn wanted(&self, activeflow_webhook: Option<&str>) -> bool {
         self.live.receiver_count() > 0
             || (self.deliveries.is_some()
                 && (self.global_webhook.is_some()
                     || activeflow_webhook.is_some_and(|w| !w.trim().is_empty())))
     }
 
-    /// Like [`EventBus::publish`], but the event is only built when someone will receive it:
-    /// calls pay nothing for events nobody listens to.
-    pub fn publish_with(&self, make: impl FnOnce() -> Event, activeflow_webhook: Option<&str>) {
+    /// Publish to live subscribers, the global webhook and `activeflow_webhook` if any.
+    pub(crate) fn publish(&self, event: Published, activeflow_webhook: Option<&str>) {
         if !self.wanted(activeflow_webhook) {
             return;
         }
-        let event = Arc::new(make());
+        let event = Arc::new(event);
         let _ = self.live.send(event.clone());
         let Some(deliveries) = &self.deliveries else {
             return;
@@ -121,26 +81,30 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use call::Event;
+
+    fn dtmf() -> Published {
+        Published::new(
+            Event::DtmfReceived {
+                digit: '1',
+                call_id: "c1".into(),
+                activeflow_id: "a1".into(),
+            },
+            chrono::Utc::now(),
+        )
+    }
 
     #[tokio::test]
     async fn events_reach_live_subscribers_and_both_webhooks() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let bus = EventBus::new(Some("http://global/".into()), Some(tx));
         let mut live = bus.subscribe();
-        bus.publish(
-            Event::new(
-                "call_created",
-                Some("c1"),
-                None,
-                serde_json::json!({"id": "c1"}),
-            ),
-            Some("http://flow/"),
-        );
+        bus.publish(dtmf(), Some("http://flow/"));
         let e = live.recv().await.unwrap();
-        assert_eq!(e.kind, "call_created");
+        assert_eq!(e.event.kind(), "dtmf_received");
         let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
-        assert_eq!(json["type"], "call_created");
-        assert_eq!(json["data"]["id"], "c1");
+        assert_eq!(json["type"], "dtmf_received");
+        assert_eq!(json["data"]["call_id"], "c1");
         assert!(json["timestamp"].as_str().unwrap().ends_with('Z'));
         assert_eq!(rx.recv().await.unwrap().destination, "http://global/");
         assert_eq!(rx.recv().await.unwrap().destination, "http://flow/");
@@ -150,8 +114,8 @@ mod tests {
     async fn a_slow_subscriber_lags_instead_of_blocking() {
         let bus = EventBus::new(None, None);
         let mut live = bus.subscribe();
-        for i in 0..(LIVE_QUEUE + 10) {
-            bus.publish(Event::new("x", None, None, serde_json::json!(i)), None);
+        for _ in 0..(LIVE_QUEUE + 10) {
+            bus.publish(dtmf(), None);
         }
         assert!(matches!(
             live.recv().await,

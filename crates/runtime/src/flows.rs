@@ -5,47 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-/// Action types this build executes (control actions run inside the cursor).
-pub const EXECUTABLE: &[&str] = &[
-    // media and call
-    "answer",
-    "talk",
-    "play",
-    "beep",
-    "sleep",
-    "hangup",
-    "stop",
-    "digits_receive",
-    "digits_send",
-    "recording_start",
-    "recording_stop",
-    "amd",
-    "echo",
-    "stream_echo",
-    // control, executed by the cursor itself
-    "goto",
-    "branch",
-    "condition_variable",
-    "condition_datetime",
-    "condition_call_digits",
-    "condition_call_status",
-    "variable_set",
-    "empty",
-    // custom actions
-    "custom",
-    "custom_action",
-    "output",
-    // HTTP
-    "api_request",
-    "api_action",
-    "webhook_send",
-    "fetch",
-    "fetch_flow",
-];
+/// What this build's shell can do beyond the call core's own work.
+pub const FEATURES: call::ShellFeatures = call::ShellFeatures { dial: false };
 
-/// The capabilities flows are validated against.
+/// The capabilities flows are validated against: what the call core executes with this shell.
 pub fn capabilities() -> Capabilities {
-    Capabilities::none().with(EXECUTABLE.iter().filter_map(|t| flow::ActionType::parse(t)))
+    call::capabilities(FEATURES)
 }
 
 /// A problem found in a flow file: `FILE: /pointer: message`.

@@ -1,37 +1,40 @@
 //! The I/O shell of switchyard: everything that touches sockets, processes and files for calls.
 //!
-//! One actor task per call ([`call`]) owns the SIP dialog handle, the RTP session
-//! ([`media_session`]) and the flow cursor; it executes the commands the cursor emits (speak,
-//! play, wait, hang up) and feeds back completions. Prompts are decoded once and shared
-//! encoded per codec ([`sounds`]); speech comes from espeak-ng through a disk cache ([`tts`]).
+//! Each call (and each activeflow without a call) is a task around a `call::CallCore`: the
+//! task feeds it dialog events, media events, API requests and I/O completions, and performs
+//! what it asks ([`call`] module). The services every call shares (the catalog of flows,
+//! routes and custom actions; prompts, speech and ports; HTTP; events; the live registry; the
+//! store) are in [`services`]. RTP runs in a task per leg around a `media::session::MediaCore`
+//! (`media_session`). [`Runtime`] wires it all and is what the server and the API reach.
 //!
 //! Invariants: one call's trouble stays in that call (a failing TTS or URL fails one action);
 //! nothing read from the network or a file panics; ports return to the pool when a call ends.
 
-pub mod activeflow;
 pub mod api_actions;
 pub mod api_request;
 pub mod audio;
-pub mod call;
+mod call;
 pub mod config;
-pub mod engine;
-pub mod events;
+mod engine;
+mod events;
 pub mod flows;
 pub mod guard;
 pub mod http;
 pub mod http_actions;
 pub mod library;
-pub mod live;
-pub mod media_session;
-pub mod metrics;
-pub mod outbox;
-pub mod park;
-pub mod ports;
+mod live;
+mod media_session;
+mod metrics;
+mod outbox;
+mod perform;
+mod ports;
 pub mod recording;
-pub mod records;
-pub mod sounds;
-pub mod tts;
-pub mod variables;
+mod records;
+mod services;
+mod sounds;
+mod tts;
 
 pub use config::Config;
-pub use engine::{Runtime, StartError};
+pub use engine::{HeadlessRequest, Runtime, StartError};
+pub use events::LIVE_QUEUE;
+pub use perform::Standalone;

@@ -436,7 +436,7 @@ pub fn load_dir(dir: &std::path::Path) -> (Vec<Entry>, Vec<String>) {
 }
 
 /// Rebuild the index from the store's rows and the files of `custom_actions.dir`.
-pub async fn reload(shared: &crate::engine::Shared) -> Result<(), String> {
+pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), String> {
     let mut entries = Vec::new();
     if let Some(store) = &shared.store {
         for row in store.custom_actions().await.map_err(|e| e.to_string())? {
@@ -460,23 +460,24 @@ pub async fn reload(shared: &crate::engine::Shared) -> Result<(), String> {
         tracing::warn!("custom action file: {p}");
     }
     entries.extend(files);
-    shared.library.replace(entries);
+    shared.catalog.library.replace(entries);
     Ok(())
 }
 
 /// What a `custom_action` step enters: the resolved version's actions, inputs and outputs.
-pub fn enter(
-    shared: &crate::engine::Shared,
+pub(crate) fn enter(
+    library: &Library,
     opt: &flow::options::CustomActionOption,
+    caps: &flow::Capabilities,
 ) -> flow::Completion {
-    let Some(e) = shared.library.resolve(&opt.name, opt.version.as_deref()) else {
+    let Some(e) = library.resolve(&opt.name, opt.version.as_deref()) else {
         return flow::Completion::Failed(format!(
             "no custom action {:?} matching version {:?}",
             opt.name,
             opt.version.as_deref().unwrap_or("latest")
         ));
     };
-    let actions = match flow::parse_actions(&e.definition.actions, &crate::flows::capabilities()) {
+    let actions = match flow::parse_actions(&e.definition.actions, caps) {
         Ok((a, _)) => a,
         Err(p) => {
             return flow::Completion::Failed(format!(

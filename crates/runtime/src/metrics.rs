@@ -8,35 +8,14 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// How a call ended, for `switchyard_calls_total{outcome=...}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallOutcome {
-    /// Answered and ended normally (either side hung up).
-    Completed,
-    /// The caller cancelled before answer.
-    Cancelled,
-    /// Refused with a final non-2xx (no route, no codec, overload, hangup before answer).
-    Rejected,
-    /// Something failed (no RTP port, ACK timeout, internal error).
-    Failed,
-}
+pub use call::CallOutcome;
 
-impl CallOutcome {
-    const ALL: [CallOutcome; 4] = [
-        CallOutcome::Completed,
-        CallOutcome::Cancelled,
-        CallOutcome::Rejected,
-        CallOutcome::Failed,
-    ];
-
-    fn label(self) -> &'static str {
-        match self {
-            CallOutcome::Completed => "completed",
-            CallOutcome::Cancelled => "cancelled",
-            CallOutcome::Rejected => "rejected",
-            CallOutcome::Failed => "failed",
-        }
-    }
-}
+const OUTCOMES: [CallOutcome; 4] = [
+    CallOutcome::Completed,
+    CallOutcome::Cancelled,
+    CallOutcome::Rejected,
+    CallOutcome::Failed,
+];
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -63,18 +42,12 @@ pub struct SipCounters {
 
 impl Metrics {
     pub fn call_ended(&self, outcome: CallOutcome) {
-        let i = CallOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
+        let i = OUTCOMES.iter().position(|o| *o == outcome).unwrap_or(0);
         self.calls_by_outcome[i].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn calls_total(&self, outcome: CallOutcome) -> u64 {
-        let i = CallOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
+        let i = OUTCOMES.iter().position(|o| *o == outcome).unwrap_or(0);
         self.calls_by_outcome[i].load(Ordering::Relaxed)
     }
 
@@ -166,11 +139,11 @@ impl Metrics {
             s,
             "# HELP switchyard_calls_total Calls ended, by outcome.\n# TYPE switchyard_calls_total counter"
         );
-        for o in CallOutcome::ALL {
+        for o in OUTCOMES {
             let _ = writeln!(
                 s,
                 "switchyard_calls_total{{outcome=\"{}\"}} {}",
-                o.label(),
+                o.as_str(),
                 self.calls_total(o)
             );
         }

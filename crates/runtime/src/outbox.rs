@@ -14,7 +14,7 @@ const MAX_BACKOFF_MS: i64 = 60_000;
 
 /// Start the writer (channel → store) and the sender (store → HTTP). They run until the
 /// process ends.
-pub fn start(
+pub(crate) fn start(
     store: store::Store,
     http: Arc<HttpEngine>,
     mut deliveries: mpsc::UnboundedReceiver<Delivery>,
@@ -25,10 +25,11 @@ pub fn start(
         while let Some(d) = deliveries.recv().await {
             let key = d
                 .event
-                .call_id
-                .clone()
-                .or_else(|| d.event.activeflow_id.clone())
-                .unwrap_or_default();
+                .event
+                .call_id()
+                .or_else(|| d.event.event.activeflow_id())
+                .unwrap_or_default()
+                .to_string();
             let payload = serde_json::to_value(&*d.event).unwrap_or_default();
             match w_store.enqueue(&d.destination, &key, &payload).await {
                 Ok(_) => w_wake.notify_one(),

@@ -47,7 +47,6 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -90,51 +89,10 @@ pub struct RecordingMeta {
     pub started_at: DateTime<Utc>,
 }
 
+/// The sidecar, and the `recording_finished` event's data.
+pub use call::{RecordingFormat, RecordingInfo};
 /// Why a recording ended (the sidecar's `end_reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// `recording_stop`, or a new `recording_start`.
-    Stop,
-    /// The call ended.
-    Hangup,
-    /// `end_of_silence` seconds of caller silence.
-    Silence,
-    /// The `end_of_key` DTMF digit.
-    Key,
-    /// The `duration` limit (or the WAV size limit).
-    Duration,
-}
-
-/// Container format of the recording file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordingFormat {
-    Wav,
-}
-
-/// The JSON sidecar `<dir>/<id>.json`, and what [`Recorder::finish`] reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordingInfo {
-    pub id: String,
-    pub call_id: String,
-    pub activeflow_id: String,
-    pub flow_id: String,
-    pub format: RecordingFormat,
-    pub channels: u16,
-    pub sample_rate: u32,
-    /// RFC 3339.
-    pub started_at: DateTime<Utc>,
-    /// `started_at + duration_ms`; `null` while recording (or after a crash).
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Audio written, in milliseconds (a multiple of 20).
-    pub duration_ms: u64,
-    /// `null` while recording (or after a crash).
-    pub end_reason: Option<EndReason>,
-    /// The WAV's file name inside the recordings directory (`<id>.wav`).
-    pub filename: String,
-}
+pub use media::session::RecordingEnd as EndReason;
 
 /// Why a recording could not start or go on. The recording action fails or the recording ends;
 /// the call itself goes on.
@@ -191,6 +149,15 @@ struct Slot {
 enum Side {
     Caller,
     Ours,
+}
+
+impl media::session::RecordingSink for Recorder {
+    fn push_caller(&mut self, frame: u64, pcm: &[i16]) -> bool {
+        Recorder::push_caller(self, frame, pcm).is_ok()
+    }
+    fn push_ours(&mut self, frame: u64, pcm: &[i16]) -> bool {
+        Recorder::push_ours(self, frame, pcm).is_ok()
+    }
 }
 
 impl Recorder {

@@ -2,20 +2,20 @@
 //! task writes them in order, so no call ever waits for the database and SQLite never sees two
 //! writers fight for its lock. Until a record is written, the API reads it from `Live`.
 
-use crate::engine::Shared;
+use crate::services::Services;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 /// A finished record to persist.
 #[derive(Debug)]
-pub enum Record {
-    Call(store::CallRecord),
+pub(crate) enum Record {
+    Call(call::CallRecord),
     Activeflow(store::ActiveflowRecord),
 }
 
 /// Start the writer; it ends when every sender is gone.
-pub fn start(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Record>) {
+pub(crate) fn start(shared: Arc<Services>, mut rx: mpsc::UnboundedReceiver<Record>) {
     tokio::spawn(async move {
         while let Some(r) = rx.recv().await {
             let Some(store) = &shared.store else { continue };

@@ -1,8 +1,7 @@
-//! The API's view of the running server: [`api::CallControl`] over the runtime.
+//! The API's view of the running server: [`api::CallControl`] and [`api::Catalog`] over the
+//! runtime.
 
 use api::{BoxFuture, LiveEvent};
-use runtime::engine::Shared;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -11,12 +10,6 @@ const SUBSCRIBER_QUEUE: usize = 256;
 
 pub struct Control {
     pub runtime: Arc<runtime::Runtime>,
-}
-
-impl Control {
-    fn shared(&self) -> &Arc<Shared> {
-        self.runtime.shared()
-    }
 }
 
 impl api::CallControl for Control {
@@ -29,45 +22,27 @@ impl api::CallControl for Control {
     }
 
     fn live_calls(&self) -> Vec<store::CallRecord> {
-        let live = &self.shared().live;
-        live.calls
-            .iter()
-            .map(|c| c.value().record())
-            .chain(live.ended_calls.iter().map(|c| c.value().clone()))
-            .collect()
+        self.runtime.calls()
     }
 
     fn live_call(&self, id: &str) -> Option<store::CallRecord> {
-        let live = &self.shared().live;
-        live.calls
-            .get(id)
-            .map(|c| c.value().record())
-            .or_else(|| live.ended_calls.get(id).map(|c| c.value().clone()))
+        self.runtime.call(id)
     }
 
     fn hangup_call(&self, id: &str) -> bool {
-        self.shared()
-            .live
-            .calls
-            .get(id)
-            .is_some_and(|c| c.value().hangup())
+        self.runtime.hang_up(id)
     }
 
     fn live_activeflow_ids(&self) -> Vec<String> {
-        let live = &self.shared().live;
-        live.activeflows
-            .iter()
-            .map(|e| e.key().clone())
-            .chain(live.ended_activeflows.iter().map(|e| e.key().clone()))
-            .collect()
+        self.runtime.activeflow_ids()
     }
 
     fn activeflow_snapshot<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Option<serde_json::Value>> {
-        Box::pin(self.shared().live.activeflow_snapshot(id))
+        Box::pin(self.runtime.activeflow(id))
     }
 
     fn stop_activeflow(&self, id: &str) -> bool {
-        self.shared().live.stop_activeflow(id)
+        self.runtime.stop_activeflow(id)
     }
 
     fn start_activeflow(
@@ -78,16 +53,13 @@ impl api::CallControl for Control {
         webhook_uri: Option<String>,
         stop_types: Vec<String>,
     ) -> Result<String, String> {
-        runtime::activeflow::start_headless(
-            self.shared(),
-            runtime::activeflow::Headless {
-                flow,
-                flow_id,
-                variables,
-                webhook_uri,
-                stop_types,
-            },
-        )
+        self.runtime.start_activeflow(runtime::HeadlessRequest {
+            flow,
+            flow_id,
+            variables,
+            webhook_uri,
+            stop_types,
+        })
     }
 
     fn resume_activeflow<'a>(
@@ -100,70 +72,34 @@ impl api::CallControl for Control {
                 Some(serde_json::Value::Object(m)) => m,
                 _ => serde_json::Map::new(),
             };
-            let event = runtime::park::ResumeEvent {
+            let event = call::ResumeEvent {
                 event: req.event,
                 payload,
                 token: req.token,
             };
-            match self.shared().live.resume_activeflow(id, event).await {
+            match self.runtime.resume(id, event).await {
                 None => api::ResumeResult::NotLive,
-                Some(Ok(runtime::park::ResumeOutcome::Next { action_id })) => {
+                Some(Ok(call::ResumeOutcome::Next { action_id })) => {
                     api::ResumeResult::Next(action_id)
                 }
-                Some(Ok(runtime::park::ResumeOutcome::DeadEnd)) => api::ResumeResult::DeadEnd,
-                Some(Err(runtime::park::ResumeError::NotWaiting)) => api::ResumeResult::NotWaiting,
-                Some(Err(runtime::park::ResumeError::BadToken)) => api::ResumeResult::BadToken,
+                Some(Ok(call::ResumeOutcome::DeadEnd)) => api::ResumeResult::DeadEnd,
+                Some(Err(call::ResumeError::NotWaiting)) => api::ResumeResult::NotWaiting,
+                Some(Err(call::ResumeError::BadToken)) => api::ResumeResult::BadToken,
             }
         })
-    }
-
-    fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>) {
-        match flow {
-            Some(f) => self.shared().flows.insert(id.to_string(), f),
-            None => {
-                self.shared().flows.remove(id);
-            }
-        }
-    }
-
-    fn routes_changed(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            if let Err(e) = self.shared().reload_routes().await {
-                tracing::warn!(error = %e, "cannot reload routes");
-            }
-        })
-    }
-
-    fn capabilities(&self) -> flow::Capabilities {
-        runtime::flows::capabilities()
     }
 
     fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent> {
-        let mut rx = self.shared().events.subscribe();
+        let mut rx = self.runtime.subscribe();
         let (tx, out) = tokio::sync::mpsc::channel(SUBSCRIBER_QUEUE);
         tokio::spawn(async move {
             loop {
                 let e = match rx.recv().await {
-                    Ok(e) => LiveEvent {
-                        kind: e.kind.clone(),
-                        call_id: e.call_id.clone(),
-                        activeflow_id: e.activeflow_id.clone(),
-                        json: e.to_json(),
-                    },
-                    Err(RecvError::Lagged(n)) => {
-                        let ev = runtime::events::Event::new(
-                            "lagged",
-                            None,
-                            None,
-                            serde_json::json!({"missed": n}),
-                        );
-                        LiveEvent {
-                            kind: "lagged".into(),
-                            call_id: None,
-                            activeflow_id: None,
-                            json: ev.to_json(),
-                        }
-                    }
+                    Ok(e) => live_event(&e),
+                    Err(RecvError::Lagged(missed)) => live_event(&call::Published::new(
+                        call::Event::Lagged { missed },
+                        chrono::Utc::now(),
+                    )),
                     Err(RecvError::Closed) => break,
                 };
                 // A full queue means the client is slow: drop, the next recv reports the lag.
@@ -176,15 +112,23 @@ impl api::CallControl for Control {
         });
         out
     }
+}
 
-    fn recordings_dir(&self) -> PathBuf {
-        self.shared().config.recordings.dir.clone()
+impl api::Catalog for Control {
+    fn flow_changed(&self, id: &str, flow: Option<Arc<flow::Flow>>) {
+        self.runtime.flow_changed(id, flow)
+    }
+
+    fn routes_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.runtime.reload_routes().await {
+                tracing::warn!(error = %e, "cannot reload routes");
+            }
+        })
     }
 
     fn flow_problems(&self, doc: &serde_json::Value) -> Vec<(String, String)> {
-        let mut p = runtime::flows::unsupported_recording_formats(doc);
-        p.extend(self.shared().library.check_uses(doc));
-        p
+        self.runtime.flow_problems(doc)
     }
 
     fn check_custom_action(&self, doc: &serde_json::Value) -> Result<api::Problems, api::Problems> {
@@ -193,14 +137,14 @@ impl api::CallControl for Control {
 
     fn nesting_problem(&self, doc: &serde_json::Value) -> Option<String> {
         let (d, _) = runtime::library::Definition::parse(doc).ok()?;
-        self.shared().library.nesting_problem(&d)
+        self.runtime.library().nesting_problem(&d)
     }
 
     fn dependencies(&self, doc: &serde_json::Value) -> Vec<serde_json::Value> {
         let Ok((d, _)) = runtime::library::Definition::parse(doc) else {
             return Vec::new();
         };
-        let lib = &self.shared().library;
+        let lib = self.runtime.library();
         let mut out: Vec<serde_json::Value> = Vec::new();
         let mut todo = d.uses();
         let mut seen = std::collections::HashSet::new();
@@ -217,7 +161,7 @@ impl api::CallControl for Control {
 
     fn sign_package(&self, package: &serde_json::Value) -> String {
         runtime::library::package_signature(
-            &self.shared().config.custom_actions.package_key,
+            &self.runtime.config().custom_actions.package_key,
             package,
         )
     }
@@ -232,15 +176,13 @@ impl api::CallControl for Control {
                 .map_err(|e| format!("not an api_request option: {e}"))?;
             let mut vars = flow::Variables::new();
             vars.merge_external(variables).map_err(|p| p.message)?;
-            let shared = self.shared();
-            let store = shared.store.as_ref().ok_or("no store")?;
             // The cursor would have substituted `${name}` already; do the same here.
             let templated = serde_json::to_value(&opt)
                 .map(|v| template(v, &vars))
                 .map_err(|e| e.to_string())?;
             let opt: flow::options::ApiRequestOption =
                 serde_json::from_value(templated).map_err(|e| e.to_string())?;
-            let r = runtime::api_request::execute(&shared.http, &opt, &vars, store).await;
+            let r = self.runtime.test_api_request(&opt, &vars).await?;
             let outcome = match &r.completion {
                 flow::Completion::Done => "done".to_string(),
                 flow::Completion::Failed(e) => format!("failed: {e}"),
@@ -266,15 +208,15 @@ impl api::CallControl for Control {
 
     fn api_actions_changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(e) = runtime::api_actions::reload(self.shared()).await {
+            if let Err(e) = self.runtime.reload_api_actions().await {
                 tracing::warn!(error = %e, "cannot reload the API actions");
             }
         })
     }
 
     fn file_custom_actions(&self) -> Vec<(String, String)> {
-        self.shared()
-            .library
+        self.runtime
+            .library()
             .versions()
             .into_iter()
             .filter(|(_, _, _, from_file)| *from_file)
@@ -284,10 +226,20 @@ impl api::CallControl for Control {
 
     fn library_changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(e) = runtime::library::reload(self.shared()).await {
+            if let Err(e) = self.runtime.reload_library().await {
                 tracing::warn!(error = %e, "cannot reload the custom-action library");
             }
         })
+    }
+}
+
+/// An event as the API's stream sends it.
+fn live_event(e: &call::Published) -> LiveEvent {
+    LiveEvent {
+        kind: e.event.kind().to_string(),
+        call_id: e.event.call_id().map(str::to_string),
+        activeflow_id: e.event.activeflow_id().map(str::to_string),
+        json: e.to_json(),
     }
 }
 

@@ -215,15 +215,15 @@ pub async fn run(
     }
     tracing::info!(addr = %listener.local_addr()?, "API ready");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let store = rt
-        .shared()
-        .store
-        .clone()
-        .context("the runtime has no store")?;
+    let store = rt.store().cloned().context("the runtime has no store")?;
+    let control = Arc::new(control::Control {
+        runtime: rt.clone(),
+    });
     let router = api::router(api::AppState {
-        control: Arc::new(control::Control {
-            runtime: rt.clone(),
-        }),
+        control: control.clone(),
+        catalog: control,
+        capabilities: runtime::flows::capabilities(),
+        recordings_dir: rt.config().recordings.dir.clone(),
         store,
         token: Arc::from(token.as_str()),
     });

@@ -1,10 +1,20 @@
-//! `switchyard flow simulate`: run a flow without a call. Media actions are printed (what would
-//! be spoken or played), DTMF comes from `--digits` or stdin, time is simulated (a `sleep` does
-//! not wait), and webhook_send/fetch make real HTTP requests through the server's HTTP engine.
+//! `switchyard flow simulate`: run a flow through the call core a real call runs, with a
+//! simulated caller and fake time.
+//!
+//! What would be spoken or played is printed, and takes the time it would take (speech about
+//! 60 ms a character, a sound 1 s, the beep 260 ms), so barge-in and digit timers behave as on
+//! a call. DTMF comes from `--digits` (`"12#"`: three keys at once; `"1,+6s,2"`: a key, six
+//! seconds, another key) or from stdin whenever the flow collects digits. A `sleep` does not
+//! wait. webhook_send, fetch, api_request and custom actions make their real requests.
 
-use flow::{Clock, Command, Completion, Cursor, CursorOptions, EndReason, Step};
-use runtime::http::HttpEngine;
-use runtime::http_actions::{self, FetchContext};
+use call::{
+    Admission, CallCore, HangupCause, Incoming, IoRequest, IoResult, LegEvent, LegId, Output,
+    PromptSource, SipCommand,
+};
+use flow::{Clock, Completion, EndReason};
+use media::prompt::EncodedPrompt;
+use media::session::{MediaCommand, MediaEvent, PlaybackEnd, PlaybackId};
+use runtime::Standalone;
 use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -15,14 +25,65 @@ use std::time::Duration;
 /// Inputs of one simulation.
 pub struct Simulation {
     pub file: PathBuf,
-    /// Digits to feed `digits_receive`; `None` = read lines from stdin.
+    /// Digits and pauses (`"1,+6s,2"`); `None` = read lines from stdin.
     pub digits: Option<String>,
     pub vars: Vec<(String, String)>,
     pub config: runtime::Config,
 }
 
-/// Exit statuses: 0 the flow finished, stopped or hung up; 1 the flow is invalid;
-/// 3 it ended with an error or exceeded its budget.
+/// A scripted key press or pause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Script {
+    Digit(char),
+    Pause(u64),
+}
+
+/// Parse `--digits`: comma-separated tokens; `+6s`, `+500ms` and `+1.5s` are pauses, any
+/// other token is keys pressed at once.
+fn parse_script(text: &str) -> Result<Vec<Script>, String> {
+    let mut out = Vec::new();
+    for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(pause) = token.strip_prefix('+') {
+            let ms = if let Some(n) = pause.strip_suffix("ms") {
+                n.parse::<f64>().ok()
+            } else if let Some(n) = pause.strip_suffix('s') {
+                n.parse::<f64>().ok().map(|s| s * 1000.0)
+            } else {
+                None
+            };
+            match ms {
+                Some(ms) if ms.is_finite() && ms >= 0.0 => out.push(Script::Pause(ms as u64)),
+                _ => return Err(format!("{token:?} is not a pause like +6s or +500ms")),
+            }
+            continue;
+        }
+        for d in token.chars() {
+            if !"0123456789*#ABCDabcd".contains(d) {
+                return Err(format!("{d:?} is not a DTMF key (0-9, *, #, A-D)"));
+            }
+            out.push(Script::Digit(d.to_ascii_uppercase()));
+        }
+    }
+    Ok(out)
+}
+
+/// How long a simulated prompt plays, in ms.
+fn prompt_ms(source: &PromptSource) -> u64 {
+    match source {
+        PromptSource::Speech { text, .. } => (text.chars().count() as u64 * 60).max(500),
+        PromptSource::Sound(_) => 1_000,
+        PromptSource::Beep => 260,
+        PromptSource::Ringback => 6_000,
+        PromptSource::DtmfTones {
+            digits,
+            duration_ms,
+            interval_ms,
+        } => digits.chars().count() as u64 * u64::from(duration_ms + interval_ms),
+    }
+}
+
+/// Exit statuses: 0 the flow finished, stopped or hung up; 1 the flow is invalid; 2 bad
+/// arguments or configuration; 3 it ended with an error or exceeded its budget.
 pub fn run(sim: Simulation) -> ExitCode {
     // The simulator shows the whole language; what it cannot act out fails at run time.
     let caps = flow::Capabilities::all();
@@ -38,45 +99,13 @@ pub fn run(sim: Simulation) -> ExitCode {
     for w in warnings {
         eprintln!("{w} (warning)");
     }
-    let engine = match HttpEngine::new(
-        &sim.config.http.allow_private,
-        Duration::from_millis(sim.config.http.timeout_ms),
-        Some(sim.config.events.signing_secret.clone()),
-    ) {
-        Ok(e) => Arc::new(e),
+    let script = match sim.digits.as_deref().map(parse_script).transpose() {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("switchyard: http.allow_private: {e}");
+            eprintln!("switchyard: --digits: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut vars = flow::Variables::new();
-    for (k, v) in [
-        ("call.id", "simulated-call"),
-        ("call.direction", "incoming"),
-        ("call.status", "progressing"),
-        ("call.digits", ""),
-        ("call.source.type", "tel"),
-        ("call.source.target", "+15550000001"),
-        ("call.destination.type", "tel"),
-        ("call.destination.target", "1000"),
-        ("activeflow.id", "simulated-activeflow"),
-        ("activeflow.flow_id", flow_id.as_str()),
-    ] {
-        vars.set(k, v);
-    }
-    if let Err(p) = vars.merge_external(sim.vars.clone()) {
-        eprintln!("switchyard: --var: {}", p.message);
-        return ExitCode::from(2);
-    }
-    let mut cursor = Cursor::new(
-        Arc::new(flow),
-        vars,
-        CursorOptions {
-            has_call: true,
-            max_actions: sim.config.limits.max_actions_per_flow,
-            max_control_steps: sim.config.flow.max_control_steps,
-        },
-    );
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -88,173 +117,426 @@ pub fn run(sim: Simulation) -> ExitCode {
         }
     };
     let flows_dir = sim.file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut digits = Digits::new(sim.digits);
-    let started = chrono::Utc::now();
-    let mut elapsed_ms: u64 = 0;
-    let mut shown = 0;
-    let end = loop {
-        let now = Clock {
-            wall: started + chrono::Duration::milliseconds(elapsed_ms as i64),
-            mono_ms: elapsed_ms,
-        };
-        let step = cursor.next(now);
-        shown = print_log(&cursor, shown);
-        let command = match step {
-            Step::Ended(reason) => break reason,
-            Step::Execute(c) => c,
-        };
-        let completion = match command {
-            Command::Answer => say(elapsed_ms, "answer"),
-            Command::Talk(t) => say(
-                elapsed_ms,
-                &format!(
-                    "talk ({}): {}",
-                    t.language.as_deref().unwrap_or("en-US"),
-                    t.text
-                ),
-            ),
-            Command::Play(p) => say(elapsed_ms, &format!("play: {}", p.stream_urls.join(", "))),
-            Command::Beep => say(elapsed_ms, "beep"),
-            Command::Sleep { duration_ms } => {
-                elapsed_ms += duration_ms;
-                say(elapsed_ms, &format!("slept {duration_ms} ms"))
+    let io = match rt.block_on(Standalone::new(sim.config.clone(), &flows_dir, caps)) {
+        Ok(io) => io,
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let c = &sim.config;
+    let config = call::CoreConfig {
+        max_actions: c.limits.max_actions_per_flow,
+        max_control_steps: c.flow.max_control_steps,
+        ..Default::default()
+    };
+    let start = Clock {
+        wall: chrono::Utc::now(),
+        mono_ms: 0,
+    };
+    let incoming = Incoming {
+        call_id: "simulated-call".into(),
+        activeflow_id: "simulated-activeflow".into(),
+        sip_call_id: "simulated@switchyard".into(),
+        from: "<sip:+15550000001@simulated>".into(),
+        to: "<sip:1000@simulated>".into(),
+        headers: Vec::new(),
+        variables: Vec::new(),
+        offer: Some(CALLER_OFFER.as_bytes().to_vec()),
+        admission: Ok(Admission {
+            flow_id,
+            flow: Arc::new(flow),
+            stop_types: Vec::new(),
+            local: sdp::LocalMedia {
+                address: std::net::IpAddr::from([127, 0, 0, 1]),
+                port: 20000,
+                codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+                telephone_event: true,
+                session_id: 1,
+                session_version: 1,
+                username: "switchyard".into(),
+            },
+        }),
+    };
+    // `--var` values go in as the API's variables do: under the external-variable rules.
+    if let Err(p) = flow::Variables::new().merge_external(sim.vars.clone()) {
+        eprintln!("switchyard: --var: {}", p.message);
+        return ExitCode::from(2);
+    }
+    let incoming = Incoming {
+        variables: sim.vars,
+        ..incoming
+    };
+    let mut core = CallCore::incoming(incoming, config, rand_seed(), start);
+    let mut keys = VecDeque::new();
+    let mut at = 0;
+    for s in script.iter().flatten() {
+        match s {
+            Script::Pause(ms) => at += ms,
+            Script::Digit(d) => keys.push_back((at, *d)),
+        }
+    }
+    let mut simulator = Simulator {
+        io,
+        rt,
+        now: start,
+        start,
+        keys,
+        from_stdin: script.is_none(),
+        playing: None,
+        sending_digits: None,
+        shown: 0,
+    };
+    simulator.run(&mut core)
+}
+
+/// The caller's offer: PCMU with telephone-event.
+const CALLER_OFFER: &str = "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+t=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7)
+}
+
+struct Simulator {
+    io: Standalone,
+    rt: tokio::runtime::Runtime,
+    now: Clock,
+    start: Clock,
+    /// Keys still to press, at their times (ms from the start).
+    keys: VecDeque<(u64, char)>,
+    from_stdin: bool,
+    /// The playback in progress and when it ends.
+    playing: Option<(PlaybackId, u64)>,
+    /// Digits being sent as events and when the last is out.
+    sending_digits: Option<(PlaybackId, u64)>,
+    /// Execution-log entries printed so far.
+    shown: usize,
+}
+
+/// What happens next in simulated time.
+enum Next {
+    Digit(char),
+    PlaybackEnd(PlaybackId),
+    DigitsSent(PlaybackId),
+    Timer,
+}
+
+impl Simulator {
+    fn run(&mut self, core: &mut CallCore) -> ExitCode {
+        core.start(self.now);
+        loop {
+            self.drain(core);
+            if core.is_finished() {
+                break;
             }
-            Command::Hangup { reason, .. } => say(elapsed_ms, &format!("hangup ({reason:?})")),
-            Command::DigitsReceive(o) => {
-                let got = digits.collect(o.length as usize, o.key.as_deref());
-                cursor.variables_mut().set("call.digits", got.clone());
-                println!("[{elapsed_ms:>7} ms] digits_receive: {got:?}");
-                if got.is_empty() {
-                    Completion::Timeout
-                } else {
-                    Completion::Done
+            if self.from_stdin && self.keys.is_empty() && core.collecting_digits() {
+                self.read_stdin();
+            }
+            let Some((at, next)) = self.next_event(core) else {
+                println!(
+                    "[{:>7} ms] the flow waits forever here: stopping",
+                    self.now.mono_ms
+                );
+                core.stop(self.now);
+                continue;
+            };
+            self.advance_to(at);
+            match next {
+                Next::Digit(d) => {
+                    println!("[{:>7} ms] dtmf {d}", self.now.mono_ms);
+                    core.handle_media(LegId::FIRST, MediaEvent::Digit(d), self.now);
+                }
+                Next::PlaybackEnd(id) => {
+                    self.playing = None;
+                    let end = PlaybackEnd::Finished;
+                    core.handle_media(
+                        LegId::FIRST,
+                        MediaEvent::PlaybackEnded { id, end },
+                        self.now,
+                    );
+                }
+                Next::DigitsSent(id) => {
+                    self.sending_digits = None;
+                    core.handle_media(LegId::FIRST, MediaEvent::DigitsSent { id }, self.now);
+                }
+                Next::Timer => core.handle_timeout(self.now),
+            }
+        }
+        self.print_log(core);
+        let snap = core.snapshot();
+        let end = snap.as_ref().and_then(|s| s.end_reason);
+        println!(
+            "ended: {}",
+            end.map_or("unknown".to_string(), |e| format!("{e:?}"))
+        );
+        println!("variables:");
+        if let Some(s) = &snap {
+            for (k, v) in &s.variables {
+                println!("  {k} = {:?}", v.as_str().unwrap_or_default());
+            }
+        }
+        match end {
+            Some(EndReason::Error | EndReason::BudgetExceeded) => ExitCode::from(3),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+
+    fn read_stdin(&mut self) {
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => self.from_stdin = false,
+            Ok(_) => match parse_script(line.trim()) {
+                Ok(script) => {
+                    let mut at = self.now.mono_ms;
+                    for s in script {
+                        match s {
+                            Script::Pause(ms) => at += ms,
+                            Script::Digit(d) => self.keys.push_back((at, d)),
+                        }
+                    }
+                }
+                Err(e) => eprintln!("switchyard: {e}"),
+            },
+        }
+    }
+
+    /// The earliest of: the next scripted key, the end of the playback or of the digits being
+    /// sent, the core's timer.
+    fn next_event(&mut self, core: &CallCore) -> Option<(u64, Next)> {
+        let mut best: Option<(u64, Next)> = None;
+        let mut consider = |at: u64, n: Next| {
+            if best.as_ref().is_none_or(|(t, _)| at < *t) {
+                best = Some((at, n));
+            }
+        };
+        if let Some(&(at, d)) = self.keys.front() {
+            consider(at, Next::Digit(d));
+        }
+        if let Some((id, at)) = self.playing {
+            consider(at, Next::PlaybackEnd(id));
+        }
+        if let Some((id, at)) = self.sending_digits {
+            consider(at, Next::DigitsSent(id));
+        }
+        if let Some(at) = core.poll_timeout() {
+            consider(at, Next::Timer);
+        }
+        if let Some((_, Next::Digit(_))) = &best {
+            self.keys.pop_front();
+        }
+        best
+    }
+
+    fn advance_to(&mut self, at: u64) {
+        let at = at.max(self.now.mono_ms);
+        let offset = chrono::Duration::milliseconds(at as i64);
+        self.now = Clock {
+            wall: self.start.wall + offset,
+            mono_ms: at,
+        };
+    }
+
+    fn print_log(&mut self, core: &CallCore) {
+        let Some(snap) = core.snapshot() else { return };
+        for e in snap.executed_actions.iter().skip(self.shown) {
+            println!("  #{:<3} {:<22} {}", e.id, e.action_type, e.outcome);
+        }
+        self.shown = snap.executed_actions.len();
+    }
+
+    fn drain(&mut self, core: &mut CallCore) {
+        loop {
+            self.print_log(core);
+            let Some(output) = core.poll_output() else {
+                return;
+            };
+            let t = self.now.mono_ms;
+            match output {
+                Output::Sip { command, .. } => match command {
+                    SipCommand::Answer { .. } => println!("[{t:>7} ms] answer"),
+                    SipCommand::Hangup { cause } => {
+                        if let HangupCause::Flow(reason) = cause {
+                            println!("[{t:>7} ms] hangup ({reason:?})");
+                        }
+                        core.handle_leg(
+                            LegId::FIRST,
+                            LegEvent::ByeCompleted { status: Some(200) },
+                            self.now,
+                        );
+                        core.handle_leg(LegId::FIRST, LegEvent::Terminated, self.now);
+                    }
+                    SipCommand::Reject { cause } => {
+                        println!("[{t:>7} ms] refused: {}", cause.as_str());
+                    }
+                    SipCommand::Ring
+                    | SipCommand::AnswerReoffer { .. }
+                    | SipCommand::Invite { .. } => {}
+                },
+                Output::Media { command, .. } => self.media(core, command),
+                Output::Io { id, request } => {
+                    let result = self.perform(request);
+                    if let IoResult::Completion {
+                        completion: Completion::Failed(reason),
+                        ..
+                    } = &result
+                    {
+                        println!("            -> failed: {reason}");
+                    }
+                    if let IoResult::Completion {
+                        completion: Completion::WebhookResponse { status, .. },
+                        ..
+                    } = &result
+                    {
+                        println!("            -> HTTP {status}");
+                    }
+                    core.handle_io(id, result, self.now);
+                }
+                Output::Dial { leg, request } => {
+                    println!(
+                        "[{t:>7} ms] dial {}: outbound calls are not simulated",
+                        request.destination
+                    );
+                    core.handle_leg(leg, LegEvent::Refused { status: 503 }, self.now);
+                }
+                Output::Bridge { .. }
+                | Output::Unbridge { .. }
+                | Output::Event(_)
+                | Output::CallUpdated
+                | Output::ActionFailed
+                | Output::ActiveflowEnded(_)
+                | Output::CallEnded { .. } => {}
+            }
+        }
+    }
+
+    fn media(&mut self, core: &mut CallCore, command: MediaCommand) {
+        let t = self.now.mono_ms;
+        match command {
+            MediaCommand::Play { id, prompts } => {
+                let ms: u64 = prompts
+                    .iter()
+                    .map(|p| p.duration().as_millis() as u64)
+                    .sum();
+                if let Some((old, _)) = self.playing.replace((id, t + ms)) {
+                    let end = PlaybackEnd::Stopped;
+                    core.handle_media(
+                        LegId::FIRST,
+                        MediaEvent::PlaybackEnded { id: old, end },
+                        self.now,
+                    );
                 }
             }
-            Command::WebhookSend(o) => {
-                println!(
-                    "[{elapsed_ms:>7} ms] webhook_send {} {}",
-                    o.uri,
-                    if o.sync { "(sync)" } else { "(async)" }
-                );
-                let sync = o.sync;
-                let c = rt.block_on(async {
-                    let c = http_actions::webhook_send(&engine, o).await;
-                    if !sync {
+            MediaCommand::StopPlayback => {
+                if let Some((id, _)) = self.playing.take() {
+                    println!("[{t:>7} ms] playback stopped");
+                    let end = PlaybackEnd::Stopped;
+                    core.handle_media(
+                        LegId::FIRST,
+                        MediaEvent::PlaybackEnded { id, end },
+                        self.now,
+                    );
+                }
+            }
+            MediaCommand::SendDigits {
+                id,
+                digits,
+                duration_ms,
+                interval_ms,
+            } => {
+                println!("[{t:>7} ms] digits_send (RFC 4733): {digits}");
+                let ms = digits.chars().count() as u64 * u64::from(duration_ms + interval_ms);
+                self.sending_digits = Some((id, t + ms));
+            }
+            MediaCommand::StopRecording(why) => {
+                core.handle_media(LegId::FIRST, MediaEvent::RecordingEnded(why), self.now);
+            }
+            MediaCommand::StartAmd(_) => {
+                println!("[{t:>7} ms] amd: listening (no verdict in a simulation)")
+            }
+            MediaCommand::Echo(Some(_)) => println!("[{t:>7} ms] echo on"),
+            MediaCommand::Update(_)
+            | MediaCommand::InfoDigit(_)
+            | MediaCommand::StopAmd
+            | MediaCommand::Echo(None) => {}
+        }
+    }
+
+    fn perform(&mut self, request: IoRequest) -> IoResult {
+        let t = self.now.mono_ms;
+        match request {
+            IoRequest::Prompt { source, codec } => {
+                match &source {
+                    PromptSource::Speech { text, language, .. } => {
+                        println!("[{t:>7} ms] talk ({language}): {text}")
+                    }
+                    PromptSource::Sound(url) => println!("[{t:>7} ms] play: {url}"),
+                    PromptSource::Beep => println!("[{t:>7} ms] beep"),
+                    PromptSource::Ringback => println!("[{t:>7} ms] ringback"),
+                    PromptSource::DtmfTones { digits, .. } => {
+                        println!("[{t:>7} ms] digits_send (tones): {digits}")
+                    }
+                }
+                let samples = prompt_ms(&source) as usize * 8;
+                IoResult::Prompt(Ok(Arc::new(EncodedPrompt::encode(
+                    &vec![0i16; samples],
+                    codec,
+                ))))
+            }
+            IoRequest::StartRecording { recording_id, .. } => {
+                println!("[{t:>7} ms] recording {recording_id} (not written in a simulation)");
+                IoResult::Recording(Ok(()))
+            }
+            other => {
+                let mut sync_webhook = true;
+                match &other {
+                    IoRequest::WebhookSend(o) => {
+                        sync_webhook = o.sync;
+                        let mode = if o.sync { "(sync)" } else { "(async)" };
+                        println!("[{t:>7} ms] webhook_send {} {mode}", o.uri);
+                    }
+                    IoRequest::Fetch { url, .. } => println!("[{t:>7} ms] fetch {url}"),
+                    IoRequest::ApiRequest { option, .. } => {
+                        println!("[{t:>7} ms] api_request {}", option.url)
+                    }
+                    _ => {}
+                }
+                let io = &self.io;
+                self.rt.block_on(async {
+                    let r = io.perform(other).await;
+                    if !sync_webhook {
                         // Let the fire-and-forget request leave before the process ends.
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
-                    c
-                });
-                if let Completion::WebhookResponse { status, .. } = &c {
-                    println!("            -> HTTP {status}");
-                }
-                c
+                    r
+                })
             }
-            Command::Fetch { url, method } => {
-                println!("[{elapsed_ms:>7} ms] fetch {url}");
-                let ctx = FetchContext {
-                    activeflow_id: "simulated-activeflow".into(),
-                    call_id: "simulated-call".into(),
-                    variables: cursor
-                        .variables()
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
-                        .collect(),
-                };
-                rt.block_on(http_actions::fetch(&engine, &url, method, ctx, &caps))
-            }
-            Command::FetchFlow { flow_id } => {
-                match runtime::flows::load_file_with(
-                    &flows_dir.join(format!("{flow_id}.json")),
-                    &caps,
-                ) {
-                    Ok((_, f, _)) => Completion::Pushed(f.actions().to_vec()),
-                    Err(_) => Completion::Failed(format!(
-                        "no flow {flow_id:?} in {}",
-                        flows_dir.display()
-                    )),
-                }
-            }
-            other => {
-                let name = format!("{other:?}");
-                let name = name.split(['(', ' ', '{']).next().unwrap_or("").to_string();
-                Completion::Failed(format!("{name} is not simulated"))
-            }
-        };
-        if let Completion::Failed(reason) = &completion {
-            println!("            -> failed: {reason}");
         }
-        let now = Clock {
-            wall: started + chrono::Duration::milliseconds(elapsed_ms as i64),
-            mono_ms: elapsed_ms,
-        };
-        cursor.complete(now, completion);
-    };
-    print_log(&cursor, shown);
-    println!("ended: {end:?}");
-    println!("variables:");
-    let mut all: Vec<(&str, &str)> = cursor.variables().iter().collect();
-    all.sort();
-    for (k, v) in all {
-        println!("  {k} = {v:?}");
-    }
-    match end {
-        EndReason::Finished | EndReason::Stopped | EndReason::Hangup | EndReason::Api => {
-            ExitCode::SUCCESS
-        }
-        EndReason::Error | EndReason::BudgetExceeded => ExitCode::from(3),
     }
 }
 
-fn say(at: u64, what: &str) -> Completion {
-    println!("[{at:>7} ms] {what}");
-    Completion::Done
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Print execution-log entries from `from` on; returns the new count.
-fn print_log(cursor: &Cursor, from: usize) -> usize {
-    let log = cursor.executed();
-    for e in log.iter().skip(from) {
-        println!(
-            "  #{:<3} {:<22} {:<20} {}",
-            e.id.as_str(),
-            e.action_type.as_str(),
-            e.outcome.to_string(),
-            e.note.as_deref().unwrap_or("")
+    #[test]
+    fn scripts_have_keys_and_pauses() {
+        use Script::*;
+        assert_eq!(
+            parse_script("1,+6s,2#").unwrap(),
+            [Digit('1'), Pause(6000), Digit('2'), Digit('#')]
         );
-    }
-    log.len()
-}
-
-/// DTMF input: from `--digits`, else lines of stdin.
-struct Digits {
-    queue: VecDeque<char>,
-    from_stdin: bool,
-}
-
-impl Digits {
-    fn new(digits: Option<String>) -> Digits {
-        Digits {
-            from_stdin: digits.is_none(),
-            queue: digits.unwrap_or_default().chars().collect(),
-        }
-    }
-
-    /// Up to `length` digits, or through `key` (kept); "" when input is exhausted.
-    fn collect(&mut self, length: usize, key: Option<&str>) -> String {
-        if self.queue.is_empty() && self.from_stdin {
-            let mut line = String::new();
-            if std::io::stdin().lock().read_line(&mut line).is_ok() {
-                self.queue.extend(line.trim().chars());
-            }
-        }
-        let mut got = String::new();
-        while let Some(c) = self.queue.pop_front() {
-            got.push(c);
-            if key.is_some_and(|k| k.contains(c)) || got.chars().count() >= length.max(1) {
-                break;
-            }
-        }
-        got
+        assert_eq!(
+            parse_script("12#").unwrap(),
+            [Digit('1'), Digit('2'), Digit('#')]
+        );
+        assert_eq!(parse_script("+250ms,a").unwrap(), [Pause(250), Digit('A')]);
+        assert_eq!(parse_script("+1.5s").unwrap(), [Pause(1500)]);
+        assert!(parse_script("+6x").is_err());
+        assert!(parse_script("1x").is_err());
     }
 }

@@ -1,45 +1,11 @@
 //! Call detail records (CDRs): one row per call, written when the call is created and
 //! rewritten as it is answered and hung up.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use crate::values::{count, ms, opt_ms, RowDecoder};
 use crate::{Store, StoreError};
 
-/// One call, live or finished. Strings whose vocabulary belongs to the runtime (`direction`,
-/// `status`, `hangup_cause`, `outcome`) are stored verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallRecord {
-    /// switchyard's call id; unique.
-    pub id: String,
-    /// The SIP Call-ID header of the call's dialog.
-    pub sip_call_id: String,
-    /// `"inbound"` or `"outbound"`.
-    pub direction: String,
-    /// The caller (From URI or number).
-    pub from: String,
-    /// The callee (To / Request-URI or number).
-    pub to: String,
-    /// The flow the call ran; `None` when no route matched.
-    pub flow_id: Option<String>,
-    /// The activeflow of the call, once started.
-    pub activeflow_id: Option<String>,
-    /// e.g. `"ringing"`, `"answered"`, `"ended"`.
-    pub status: String,
-    /// When the call was created; kept by later upserts.
-    pub created_at: DateTime<Utc>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Answered-to-end time.
-    pub duration_ms: Option<i64>,
-    /// e.g. `"normal_clearing"`, `"busy"`, `"no_answer"`.
-    pub hangup_cause: Option<String>,
-    /// `"caller"` or `"switchyard"`: who hung up.
-    pub hangup_side: Option<String>,
-    /// How the flow ended (e.g. `"finished"`).
-    pub outcome: Option<String>,
-}
+/// One call, live or finished: the call core's CDR, stored as is.
+pub use call::CallRecord;
 
 type CallRow = (
     String,

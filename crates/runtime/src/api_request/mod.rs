@@ -452,12 +452,11 @@ fn truncate(mut s: String, max: usize) -> String {
 }
 
 /// Run `opt` for an activeflow: the result as the call actor wants it.
-pub async fn run(
-    shared: &crate::engine::Shared,
+pub(crate) async fn run(
+    shared: &crate::services::Services,
     opt: &ApiRequestOption,
-    vars: Option<flow::Variables>,
+    vars: flow::Variables,
 ) -> RunResult {
-    let vars = vars.unwrap_or_default();
     let Some(store) = &shared.store else {
         return RunResult {
             completion: flow::Completion::Failed("no store for secrets".into()),
