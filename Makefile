@@ -46,7 +46,7 @@ lint:
 
 # The pure cores never depend on an async runtime, sockets or an HTTP client.
 purity:
-	@for c in sdp media flow; do \
+	@for c in sdp media flow call; do \
 	  if $(CARGO) tree -e normal -p $$c --prefix none 2>/dev/null | grep -E '^(tokio|mio|socket2|reqwest) ' ; then \
 	    echo "crate $$c must stay pure (no tokio/mio/socket2/reqwest)"; exit 1; fi; \
 	done; echo "pure cores: ok"

@@ -3,8 +3,11 @@
 //! `main` only parses arguments; [`run`] is the whole server, reachable from tests.
 
 mod control;
+mod output;
 mod settings;
 mod simulate;
+
+use output::{note, out};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -87,13 +90,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
     };
     match cli.command {
         Cmd::Version => {
-            println!("switchyard {}", env!("CARGO_PKG_VERSION"));
+            out!("switchyard {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
         Cmd::Flow {
             command: FlowCmd::Schema,
         } => {
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string_pretty(&flow::schema()).unwrap_or_default()
             );
@@ -114,7 +117,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             let config = match settings::load(config.as_deref(), std::env::vars()) {
                 Ok(c) => c,
                 Err(e) => {
-                    eprintln!("switchyard: {e:#}");
+                    note!("switchyard: {e:#}");
                     return ExitCode::from(2);
                 }
             };
@@ -133,14 +136,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("switchyard: cannot start the async runtime: {e}");
+                    note!("switchyard: cannot start the async runtime: {e}");
                     return ExitCode::FAILURE;
                 }
             };
             match runtime.block_on(serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("switchyard: {e:#}");
+                    note!("switchyard: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -154,16 +157,16 @@ fn validate(files: &[PathBuf]) -> ExitCode {
         match runtime::flows::load_file(file) {
             Ok((_, _, warnings)) => {
                 for w in warnings {
-                    eprintln!("{w} (warning)");
+                    note!("{w} (warning)");
                 }
             }
             Err(problems) => {
                 for p in problems {
                     if p.warning {
-                        eprintln!("{p} (warning)");
+                        note!("{p} (warning)");
                     } else {
                         failed = true;
-                        println!("{p}");
+                        out!("{p}");
                     }
                 }
             }

@@ -7,6 +7,7 @@
 //! seconds, another key) or from stdin whenever the flow collects digits. A `sleep` does not
 //! wait. webhook_send, fetch, api_request and custom actions make their real requests.
 
+use crate::output::{note, out};
 use call::{
     Admission, CallCore, HangupCause, Incoming, IoRequest, IoResult, LegEvent, LegId, Output,
     PromptSource, SipCommand,
@@ -91,18 +92,18 @@ pub fn run(sim: Simulation) -> ExitCode {
         Ok(x) => x,
         Err(problems) => {
             for p in problems {
-                println!("{p}");
+                out!("{p}");
             }
             return ExitCode::from(1);
         }
     };
     for w in warnings {
-        eprintln!("{w} (warning)");
+        note!("{w} (warning)");
     }
     let script = match sim.digits.as_deref().map(parse_script).transpose() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("switchyard: --digits: {e}");
+            note!("switchyard: --digits: {e}");
             return ExitCode::from(2);
         }
     };
@@ -112,7 +113,7 @@ pub fn run(sim: Simulation) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("switchyard: {e}");
+            note!("switchyard: {e}");
             return ExitCode::from(2);
         }
     };
@@ -120,7 +121,7 @@ pub fn run(sim: Simulation) -> ExitCode {
     let io = match rt.block_on(Standalone::new(sim.config.clone(), &flows_dir, caps)) {
         Ok(io) => io,
         Err(e) => {
-            eprintln!("switchyard: {e}");
+            note!("switchyard: {e}");
             return ExitCode::from(2);
         }
     };
@@ -160,7 +161,7 @@ pub fn run(sim: Simulation) -> ExitCode {
     };
     // `--var` values go in as the API's variables do: under the external-variable rules.
     if let Err(p) = flow::Variables::new().merge_external(sim.vars.clone()) {
-        eprintln!("switchyard: --var: {}", p.message);
+        note!("switchyard: --var: {}", p.message);
         return ExitCode::from(2);
     }
     let incoming = Incoming {
@@ -238,7 +239,7 @@ impl Simulator {
                 self.read_stdin();
             }
             let Some((at, next)) = self.next_event(core) else {
-                println!(
+                out!(
                     "[{:>7} ms] the flow waits forever here: stopping",
                     self.now.mono_ms
                 );
@@ -248,7 +249,7 @@ impl Simulator {
             self.advance_to(at);
             match next {
                 Next::Digit(d) => {
-                    println!("[{:>7} ms] dtmf {d}", self.now.mono_ms);
+                    out!("[{:>7} ms] dtmf {d}", self.now.mono_ms);
                     core.handle_media(LegId::FIRST, MediaEvent::Digit(d), self.now);
                 }
                 Next::PlaybackEnd(id) => {
@@ -270,14 +271,14 @@ impl Simulator {
         self.print_log(core);
         let snap = core.snapshot();
         let end = snap.as_ref().and_then(|s| s.end_reason);
-        println!(
+        out!(
             "ended: {}",
             end.map_or("unknown".to_string(), |e| format!("{e:?}"))
         );
-        println!("variables:");
+        out!("variables:");
         if let Some(s) = &snap {
             for (k, v) in &s.variables {
-                println!("  {k} = {:?}", v.as_str().unwrap_or_default());
+                out!("  {k} = {:?}", v.as_str().unwrap_or_default());
             }
         }
         match end {
@@ -300,7 +301,7 @@ impl Simulator {
                         }
                     }
                 }
-                Err(e) => eprintln!("switchyard: {e}"),
+                Err(e) => note!("switchyard: {e}"),
             },
         }
     }
@@ -344,7 +345,7 @@ impl Simulator {
     fn print_log(&mut self, core: &CallCore) {
         let Some(snap) = core.snapshot() else { return };
         for e in snap.executed_actions.iter().skip(self.shown) {
-            println!("  #{:<3} {:<22} {}", e.id, e.action_type, e.outcome);
+            out!("  #{:<3} {:<22} {}", e.id, e.action_type, e.outcome);
         }
         self.shown = snap.executed_actions.len();
     }
@@ -358,10 +359,10 @@ impl Simulator {
             let t = self.now.mono_ms;
             match output {
                 Output::Sip { command, .. } => match command {
-                    SipCommand::Answer { .. } => println!("[{t:>7} ms] answer"),
+                    SipCommand::Answer { .. } => out!("[{t:>7} ms] answer"),
                     SipCommand::Hangup { cause } => {
                         if let HangupCause::Flow(reason) = cause {
-                            println!("[{t:>7} ms] hangup ({reason:?})");
+                            out!("[{t:>7} ms] hangup ({reason:?})");
                         }
                         core.handle_leg(
                             LegId::FIRST,
@@ -371,7 +372,7 @@ impl Simulator {
                         core.handle_leg(LegId::FIRST, LegEvent::Terminated, self.now);
                     }
                     SipCommand::Reject { cause } => {
-                        println!("[{t:>7} ms] refused: {}", cause.as_str());
+                        out!("[{t:>7} ms] refused: {}", cause.as_str());
                     }
                     SipCommand::Ring
                     | SipCommand::AnswerReoffer { .. }
@@ -385,19 +386,19 @@ impl Simulator {
                         ..
                     } = &result
                     {
-                        println!("            -> failed: {reason}");
+                        out!("            -> failed: {reason}");
                     }
                     if let IoResult::Completion {
                         completion: Completion::WebhookResponse { status, .. },
                         ..
                     } = &result
                     {
-                        println!("            -> HTTP {status}");
+                        out!("            -> HTTP {status}");
                     }
                     core.handle_io(id, result, self.now);
                 }
                 Output::Dial { leg, request } => {
-                    println!(
+                    out!(
                         "[{t:>7} ms] dial {}: outbound calls are not simulated",
                         request.destination
                     );
@@ -433,7 +434,7 @@ impl Simulator {
             }
             MediaCommand::StopPlayback => {
                 if let Some((id, _)) = self.playing.take() {
-                    println!("[{t:>7} ms] playback stopped");
+                    out!("[{t:>7} ms] playback stopped");
                     let end = PlaybackEnd::Stopped;
                     core.handle_media(
                         LegId::FIRST,
@@ -448,7 +449,7 @@ impl Simulator {
                 duration_ms,
                 interval_ms,
             } => {
-                println!("[{t:>7} ms] digits_send (RFC 4733): {digits}");
+                out!("[{t:>7} ms] digits_send (RFC 4733): {digits}");
                 let ms = digits.chars().count() as u64 * u64::from(duration_ms + interval_ms);
                 self.sending_digits = Some((id, t + ms));
             }
@@ -456,9 +457,9 @@ impl Simulator {
                 core.handle_media(LegId::FIRST, MediaEvent::RecordingEnded(why), self.now);
             }
             MediaCommand::StartAmd(_) => {
-                println!("[{t:>7} ms] amd: listening (no verdict in a simulation)")
+                out!("[{t:>7} ms] amd: listening (no verdict in a simulation)")
             }
-            MediaCommand::Echo(Some(_)) => println!("[{t:>7} ms] echo on"),
+            MediaCommand::Echo(Some(_)) => out!("[{t:>7} ms] echo on"),
             MediaCommand::Update(_)
             | MediaCommand::InfoDigit(_)
             | MediaCommand::StopAmd
@@ -472,13 +473,13 @@ impl Simulator {
             IoRequest::Prompt { source, codec } => {
                 match &source {
                     PromptSource::Speech { text, language, .. } => {
-                        println!("[{t:>7} ms] talk ({language}): {text}")
+                        out!("[{t:>7} ms] talk ({language}): {text}")
                     }
-                    PromptSource::Sound(url) => println!("[{t:>7} ms] play: {url}"),
-                    PromptSource::Beep => println!("[{t:>7} ms] beep"),
-                    PromptSource::Ringback => println!("[{t:>7} ms] ringback"),
+                    PromptSource::Sound(url) => out!("[{t:>7} ms] play: {url}"),
+                    PromptSource::Beep => out!("[{t:>7} ms] beep"),
+                    PromptSource::Ringback => out!("[{t:>7} ms] ringback"),
                     PromptSource::DtmfTones { digits, .. } => {
-                        println!("[{t:>7} ms] digits_send (tones): {digits}")
+                        out!("[{t:>7} ms] digits_send (tones): {digits}")
                     }
                 }
                 let samples = prompt_ms(&source) as usize * 8;
@@ -488,7 +489,7 @@ impl Simulator {
                 ))))
             }
             IoRequest::StartRecording { recording_id, .. } => {
-                println!("[{t:>7} ms] recording {recording_id} (not written in a simulation)");
+                out!("[{t:>7} ms] recording {recording_id} (not written in a simulation)");
                 IoResult::Recording(Ok(()))
             }
             other => {
@@ -497,11 +498,11 @@ impl Simulator {
                     IoRequest::WebhookSend(o) => {
                         sync_webhook = o.sync;
                         let mode = if o.sync { "(sync)" } else { "(async)" };
-                        println!("[{t:>7} ms] webhook_send {} {mode}", o.uri);
+                        out!("[{t:>7} ms] webhook_send {} {mode}", o.uri);
                     }
-                    IoRequest::Fetch { url, .. } => println!("[{t:>7} ms] fetch {url}"),
+                    IoRequest::Fetch { url, .. } => out!("[{t:>7} ms] fetch {url}"),
                     IoRequest::ApiRequest { option, .. } => {
-                        println!("[{t:>7} ms] api_request {}", option.url)
+                        out!("[{t:>7} ms] api_request {}", option.url)
                     }
                     _ => {}
                 }

@@ -104,6 +104,56 @@ fn rfc2833_captures_choose_the_menu_branch() {
     }
 }
 
+/// `(id if named, type, outcome)` of each executed action.
+fn path_of(executed: &[Value]) -> Vec<(String, String, String)> {
+    executed
+        .iter()
+        .map(|a| {
+            let id = a["id"].as_str().unwrap_or_default();
+            let named = if id.len() == 36 { "" } else { id };
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (named.to_string(), s("type"), s("outcome"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_simulation_takes_the_path_a_real_call_takes() {
+    support::require("sipp");
+    let s = Server::start(ServerOptions {
+        flows: vec![("menu", menu_flow())],
+        ..Default::default()
+    });
+    let dir = support::tempdir::Dir::new("same-path");
+    let pcap = "/usr/share/sip-tester/dtmf_2833_2.pcap";
+    let scenario = media_scenario(
+        dir.path(),
+        300,
+        &format!("<exec play_pcap_audio=\"{pcap}\"/>"),
+    );
+    let run = s.sipp(&scenario, &[]);
+    assert!(run.success, "{}\n{}", run.output, s.log());
+    let af = last_activeflow(&s);
+    let real = path_of(af["executed_actions"].as_array().unwrap());
+
+    let (code, out) = support::simulate(&menu_flow(), &["--digits", "+300ms,2"], &[]);
+    assert_eq!(code, 0, "{out}");
+    let simulated: Vec<(String, String, String)> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('#'))
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let id = f.next().unwrap_or_default();
+            let named = if id.len() == 36 { "" } else { id };
+            let t = f.next().unwrap_or_default().to_string();
+            let outcome = f.collect::<Vec<_>>().join(" ");
+            (named.to_string(), t, outcome)
+        })
+        .collect();
+    assert_eq!(simulated, real, "simulated:\n{out}\nreal: {af}");
+    assert!(real.iter().any(|(id, _, _)| id == "two"), "{real:?}");
+}
+
 /// A raw µ-law file of a sine tone, for sipp's rtp_stream.
 fn ulaw_tone(path: &Path, freq: f32, secs: f32) {
     let n = (8000.0 * secs) as usize;

@@ -125,6 +125,40 @@ fn reinvite_hold_then_resume_is_answered_with_the_right_directions() {
 }
 
 #[test]
+fn hold_resume_hold_answers_carry_consecutive_sdp_versions_on_the_wire() {
+    let server = server_with(json!([
+        {"type": "answer"},
+        {"type": "sleep", "option": {"duration": 20000}}
+    ]));
+    let dir = support::tempdir::Dir::new("versions");
+    let trace = dir.path().join("messages.log");
+    let run = server.sipp(
+        "uac_hold_resume_hold.xml",
+        &[
+            "-key",
+            "rtp_port",
+            "40114",
+            "-trace_msg",
+            "-message_file",
+            trace.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&server, &run);
+    wait_idle(&server);
+    // Every `o=` line switchyard sent, in order: the first answer, then the three re-answers.
+    let log = std::fs::read_to_string(&trace).unwrap();
+    let versions: Vec<u64> = log
+        .lines()
+        .filter(|l| l.starts_with("o=switchyard "))
+        .map(|l| l.split(' ').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 4, "{log}");
+    let v = versions[1];
+    assert_eq!(&versions[1..], [v, v + 1, v + 2], "{log}");
+    assert_eq!(versions[0] + 1, v);
+}
+
+#[test]
 fn no_common_codec_is_refused_with_488() {
     let server = server_with(short_prompt_flow());
     let run = server.sipp("uac_no_codec.xml", &["-key", "rtp_port", "40110"]);
