@@ -70,8 +70,12 @@ impl<'de> Deserialize<'de> for ActionId {
     }
 }
 
-macro_rules! action_types {
-    ($($variant:ident => $name:literal,)*) => {
+/// Generates, from the action table (`spec/table.rs`): [`ActionType`] with its names and
+/// properties, [`ActionOption`] with its parser, and `spec::fields`. Each row is
+/// `Variant(OptionType) => "name" [flag] { fields };` (no `(OptionType)` for types without
+/// an option; `flag` is `control`, `call` or nothing; `fields` a constant slice).
+macro_rules! action_table {
+    ($($variant:ident $(($opt:ty))? => $name:literal [$($flag:ident)?] $fields:block;)*) => {
         /// Every action type the flow language knows (the seed document's, plus the custom
         /// action types of custom-actions.md).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,107 +94,77 @@ macro_rules! action_types {
             pub fn parse(name: &str) -> Option<ActionType> {
                 match name { $($name => Some(ActionType::$variant),)* _ => None }
             }
+
+            /// Control actions: executed inside the cursor, taking no media time (flows.md
+            /// §4), plus `output` (leaves a custom action).
+            pub fn is_control(self) -> bool {
+                match self { $(ActionType::$variant => $crate::action::flag!(control $($flag)?),)* }
+            }
+
+            /// Actions that need a call leg; skipped (outcome `skipped`) in activeflows
+            /// without a call.
+            pub fn needs_call(self) -> bool {
+                match self { $(ActionType::$variant => $crate::action::flag!(call $($flag)?),)* }
+            }
+        }
+
+        /// The typed option of one action, one variant per [`ActionType`].
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(missing_docs)]
+        pub enum ActionOption { $($variant $(($opt))?,)* }
+
+        impl ActionOption {
+            /// Parses `value` (the option JSON, `Null` when absent) as the option of `t`.
+            /// The error is serde's sentence.
+            pub fn parse(t: ActionType, value: &serde_json::Value) -> Result<ActionOption, String> {
+                let empty = serde_json::Value::Object(serde_json::Map::new());
+                let v = if value.is_null() { &empty } else { value };
+                Ok(match t {
+                    $(ActionType::$variant => $crate::action::parse_option!(v, $variant $(, $opt)?),)*
+                })
+            }
+        }
+
+        /// The option fields of `t`.
+        pub(crate) fn fields(t: ActionType) -> &'static [Field] {
+            match t { $(ActionType::$variant => const $fields,)* }
         }
     };
 }
 
-action_types! {
-    AgentCall => "agent_call",
-    Amd => "amd",
-    Answer => "answer",
-    ApiAction => "api_action",
-    ApiRequest => "api_request",
-    Beep => "beep",
-    Branch => "branch",
-    Call => "call",
-    ChatbotTalk => "chatbot_talk",
-    ConditionCallDigits => "condition_call_digits",
-    ConditionCallStatus => "condition_call_status",
-    ConditionDatetime => "condition_datetime",
-    ConditionVariable => "condition_variable",
-    ConfbridgeJoin => "confbridge_join",
-    ConferenceJoin => "conference_join",
-    Connect => "connect",
-    ConversationSend => "conversation_send",
-    Custom => "custom",
-    CustomAction => "custom_action",
-    DigitsReceive => "digits_receive",
-    DigitsSend => "digits_send",
-    Echo => "echo",
-    Empty => "empty",
-    ExternalMediaStart => "external_media_start",
-    ExternalMediaStop => "external_media_stop",
-    Fetch => "fetch",
-    FetchFlow => "fetch_flow",
-    Goto => "goto",
-    Hangup => "hangup",
-    HangupRelay => "hangup_relay",
-    MessageSend => "message_send",
-    Output => "output",
-    Play => "play",
-    QueueJoin => "queue_join",
-    RecordingStart => "recording_start",
-    RecordingStop => "recording_stop",
-    Sleep => "sleep",
-    Stop => "stop",
-    StreamEcho => "stream_echo",
-    Talk => "talk",
-    TranscribeRecording => "transcribe_recording",
-    TranscribeStart => "transcribe_start",
-    TranscribeStop => "transcribe_stop",
-    VariableSet => "variable_set",
-    WebhookSend => "webhook_send",
+/// Whether a row's flag is `want`.
+macro_rules! flag {
+    (control control) => {
+        true
+    };
+    (call call) => {
+        true
+    };
+    ($want:ident $($have:ident)?) => {
+        false
+    };
 }
 
+/// The parser of one row's option: its struct, or `{}` only for types without one.
+macro_rules! parse_option {
+    ($v:expr, $variant:ident, $opt:ty) => {
+        ActionOption::$variant(
+            <$opt as serde::Deserialize>::deserialize($v).map_err(|e| e.to_string())?,
+        )
+    };
+    ($v:expr, $variant:ident) => {{
+        let $crate::options::NoOption {} =
+            serde::Deserialize::deserialize($v).map_err(|e: serde_json::Error| e.to_string())?;
+        ActionOption::$variant
+    }};
+}
+
+pub(crate) use {action_table, flag, parse_option};
+
+/// The type enum is generated from the action table.
+pub use crate::spec::ActionType;
+
 impl ActionType {
-    /// Control actions: executed inside the cursor, taking no media time (flows.md §4), plus
-    /// `output` (leaves a custom action).
-    pub fn is_control(self) -> bool {
-        use ActionType::*;
-        matches!(
-            self,
-            Goto | Branch
-                | ConditionCallDigits
-                | ConditionCallStatus
-                | ConditionDatetime
-                | ConditionVariable
-                | VariableSet
-                | Empty
-                | Output
-        )
-    }
-
-    /// Actions that need a call leg; skipped (outcome `skipped`) in activeflows without a call.
-    pub fn needs_call(self) -> bool {
-        use ActionType::*;
-        matches!(
-            self,
-            AgentCall
-                | Amd
-                | Answer
-                | Beep
-                | ChatbotTalk
-                | ConfbridgeJoin
-                | ConferenceJoin
-                | Connect
-                | DigitsReceive
-                | DigitsSend
-                | Echo
-                | ExternalMediaStart
-                | ExternalMediaStop
-                | Hangup
-                | HangupRelay
-                | Play
-                | QueueJoin
-                | RecordingStart
-                | RecordingStop
-                | StreamEcho
-                | Talk
-                | TranscribeStart
-                | TranscribeStop
-        )
-    }
-
     /// For deprecated types, what to use instead.
     pub fn replacement(self) -> Option<&'static str> {
         match self {

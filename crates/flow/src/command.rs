@@ -87,8 +87,8 @@ pub enum Command {
     /// Ring the destinations, bridge the first to answer; complete when the bridge ends
     /// (`connect.*` variables set first).
     Connect(ConnectOption),
-    /// A type this crate has no dedicated command for yet (connect, queue_join, ...), with
-    /// its templated option. Shells that cannot run it complete it with `Failed`.
+    /// A type this crate has no dedicated command for yet (queue_join, chatbot_talk, ...),
+    /// with its templated option. Shells refuse it by name with `Failed`.
     Other {
         /// The type.
         action_type: ActionType,
@@ -204,7 +204,31 @@ pub(crate) fn command(
         O::ApiRequest(o) => Command::ApiRequest(o),
         O::ApiAction(o) => Command::ApiAction(o),
         O::Connect(o) => Command::Connect(o),
-        _ => Command::Other {
+        // No command of their own yet: the shell refuses them by name. Control types never
+        // get here (the cursor runs them).
+        O::AgentCall(_)
+        | O::Call(_)
+        | O::ChatbotTalk(_)
+        | O::ConfbridgeJoin(_)
+        | O::ConferenceJoin(_)
+        | O::ConversationSend(_)
+        | O::ExternalMediaStart(_)
+        | O::ExternalMediaStop
+        | O::MessageSend(_)
+        | O::QueueJoin(_)
+        | O::TranscribeRecording(_)
+        | O::TranscribeStart(_)
+        | O::TranscribeStop
+        | O::Goto(_)
+        | O::Branch(_)
+        | O::ConditionCallDigits(_)
+        | O::ConditionCallStatus(_)
+        | O::ConditionDatetime(_)
+        | O::ConditionVariable(_)
+        | O::VariableSet(_)
+        | O::Empty
+        | O::Output(_)
+        | O::Stop => Command::Other {
             action_type: t,
             option: json.into_owned(),
         },

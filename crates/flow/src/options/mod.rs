@@ -16,8 +16,6 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::action::ActionType;
-
 /// A comparison operator of the condition actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operator {
@@ -72,133 +70,13 @@ pub enum HttpMethod {
     Patch,
 }
 
-/// The typed option of one action, one variant per [`ActionType`].
-#[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
-pub enum ActionOption {
-    AgentCall(AgentCallOption),
-    Amd(AmdOption),
-    Answer,
-    ApiAction(ApiActionOption),
-    ApiRequest(ApiRequestOption),
-    Beep,
-    Branch(BranchOption),
-    Call(CallOption),
-    ChatbotTalk(ChatbotTalkOption),
-    ConditionCallDigits(ConditionCallDigitsOption),
-    ConditionCallStatus(ConditionCallStatusOption),
-    ConditionDatetime(ConditionDatetimeOption),
-    ConditionVariable(ConditionVariableOption),
-    ConfbridgeJoin(ConfbridgeJoinOption),
-    ConferenceJoin(ConferenceJoinOption),
-    Connect(ConnectOption),
-    ConversationSend(ConversationSendOption),
-    Custom(CustomOption),
-    CustomAction(CustomActionOption),
-    DigitsReceive(DigitsReceiveOption),
-    DigitsSend(DigitsSendOption),
-    Echo(EchoOption),
-    Empty,
-    ExternalMediaStart(ExternalMediaStartOption),
-    ExternalMediaStop,
-    Fetch(FetchOption),
-    FetchFlow(FetchFlowOption),
-    Goto(GotoOption),
-    Hangup(HangupOption),
-    HangupRelay(HangupRelayOption),
-    MessageSend(MessageSendOption),
-    Output(OutputOption),
-    Play(PlayOption),
-    QueueJoin(QueueJoinOption),
-    RecordingStart(RecordingStartOption),
-    RecordingStop,
-    Sleep(SleepOption),
-    Stop,
-    StreamEcho(EchoOption),
-    Talk(TalkOption),
-    TranscribeRecording(TranscribeOption),
-    TranscribeStart(TranscribeOption),
-    TranscribeStop,
-    VariableSet(VariableSetOption),
-    WebhookSend(WebhookSendOption),
-}
+/// The typed option of one action (generated from the action table, `spec/table.rs`).
+pub use crate::spec::ActionOption;
 
 /// The option of the types that take none: only `{}` (or no `option`) is accepted.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoOption {}
-
-impl ActionOption {
-    /// Parses `value` (the option JSON, `Null` when absent) as the option of `t`.
-    /// The error is serde's sentence.
-    pub fn parse(t: ActionType, value: &serde_json::Value) -> Result<ActionOption, String> {
-        use ActionOption as O;
-        use ActionType as T;
-        let empty = serde_json::Value::Object(serde_json::Map::new());
-        let v = if value.is_null() { &empty } else { value };
-        fn de<'a, X: Deserialize<'a>>(v: &'a serde_json::Value) -> Result<X, String> {
-            X::deserialize(v).map_err(|e| e.to_string())
-        }
-        Ok(match t {
-            T::AgentCall => O::AgentCall(de(v)?),
-            T::Amd => O::Amd(de(v)?),
-            T::ApiAction => O::ApiAction(de(v)?),
-            T::ApiRequest => O::ApiRequest(de(v)?),
-            T::Branch => O::Branch(de(v)?),
-            T::Call => O::Call(de(v)?),
-            T::ChatbotTalk => O::ChatbotTalk(de(v)?),
-            T::ConditionCallDigits => O::ConditionCallDigits(de(v)?),
-            T::ConditionCallStatus => O::ConditionCallStatus(de(v)?),
-            T::ConditionDatetime => O::ConditionDatetime(de(v)?),
-            T::ConditionVariable => O::ConditionVariable(de(v)?),
-            T::ConfbridgeJoin => O::ConfbridgeJoin(de(v)?),
-            T::ConferenceJoin => O::ConferenceJoin(de(v)?),
-            T::Connect => O::Connect(de(v)?),
-            T::ConversationSend => O::ConversationSend(de(v)?),
-            T::Custom => O::Custom(de(v)?),
-            T::CustomAction => O::CustomAction(de(v)?),
-            T::DigitsReceive => O::DigitsReceive(de(v)?),
-            T::DigitsSend => O::DigitsSend(de(v)?),
-            T::Echo => O::Echo(de(v)?),
-            T::ExternalMediaStart => O::ExternalMediaStart(de(v)?),
-            T::Fetch => O::Fetch(de(v)?),
-            T::FetchFlow => O::FetchFlow(de(v)?),
-            T::Goto => O::Goto(de(v)?),
-            T::Hangup => O::Hangup(de(v)?),
-            T::HangupRelay => O::HangupRelay(de(v)?),
-            T::MessageSend => O::MessageSend(de(v)?),
-            T::Output => O::Output(de(v)?),
-            T::Play => O::Play(de(v)?),
-            T::QueueJoin => O::QueueJoin(de(v)?),
-            T::RecordingStart => O::RecordingStart(de(v)?),
-            T::Sleep => O::Sleep(de(v)?),
-            T::StreamEcho => O::StreamEcho(de(v)?),
-            T::Talk => O::Talk(de(v)?),
-            T::TranscribeRecording => O::TranscribeRecording(de(v)?),
-            T::TranscribeStart => O::TranscribeStart(de(v)?),
-            T::VariableSet => O::VariableSet(de(v)?),
-            T::WebhookSend => O::WebhookSend(de(v)?),
-            T::Answer
-            | T::Beep
-            | T::Empty
-            | T::ExternalMediaStop
-            | T::RecordingStop
-            | T::Stop
-            | T::TranscribeStop => {
-                let NoOption {} = de(v)?;
-                match t {
-                    T::Answer => O::Answer,
-                    T::Beep => O::Beep,
-                    T::Empty => O::Empty,
-                    T::ExternalMediaStop => O::ExternalMediaStop,
-                    T::RecordingStop => O::RecordingStop,
-                    T::TranscribeStop => O::TranscribeStop,
-                    _ => O::Stop,
-                }
-            }
-        })
-    }
-}
+pub(crate) struct NoOption {}
 
 /// Deserializes an optional action id where `""` and the nil UUID mean "none".
 pub(crate) fn optional_target<'de, D: serde::Deserializer<'de>>(
@@ -216,6 +94,7 @@ fn default_true() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::ActionType;
 
     #[test]
     fn operators_compare_left_to_right() {

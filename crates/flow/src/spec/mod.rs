@@ -4,11 +4,10 @@
 //! JSON Schema ([`crate::schema`]) and the run-time coercion of templated numbers. The typed
 //! option structs in [`crate::options`] mirror it; a test checks that they agree.
 
-use crate::action::ActionType;
-
 mod table;
 
 pub(crate) use table::fields;
+pub use table::{ActionOption, ActionType};
 
 /// What a field holds.
 #[derive(Debug, Clone, Copy)]
