@@ -163,14 +163,13 @@ impl ApiActions {
 }
 
 /// Reload the definitions from the store.
-pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), String> {
+pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), store::StoreError> {
     let Some(store) = &shared.store else {
         return Ok(());
     };
     let defs = store
         .api_actions()
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .filter_map(|row| ApiActionDef::parse(&row.definition).ok())
         .collect();

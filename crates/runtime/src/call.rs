@@ -54,12 +54,12 @@ pub(crate) async fn run(services: Arc<Services>, incoming: sip::IncomingCall) {
 pub(crate) fn start_headless(
     services: &Arc<Services>,
     req: crate::HeadlessRequest,
-) -> Result<String, String> {
+) -> Result<String, crate::engine::StartActiveflowError> {
     let id = uuid::Uuid::new_v4().to_string();
     let mut variables = flow::Variables::new();
     variables
         .merge_external(req.variables)
-        .map_err(|p| p.message)?;
+        .map_err(|p| crate::engine::StartActiveflowError::Variables(p.message))?;
     let started = Instant::now();
     let core = CallCore::headless(
         call::Headless {

@@ -30,8 +30,24 @@ pub enum StartError {
     Sip(#[from] sip::SipError),
     #[error("store: {0}")]
     Store(#[from] store::StoreError),
+    #[error("http: {0}")]
+    Http(#[from] crate::http::SetupError),
+}
+
+/// Why an activeflow without a call was not started: answer 400 with the message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StartActiveflowError {
+    /// A variable is refused under the external-variable rules (flows.md §3).
     #[error("{0}")]
-    Catalog(String),
+    Variables(String),
+}
+
+/// Why an `api_request` could not be tried outside a call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TryRequestError {
+    /// This runtime has no store to read secrets and certificates from.
+    #[error("no store")]
+    NoStore,
 }
 
 /// What `POST /v1/activeflows` asks for: a flow to run without a call.
@@ -117,12 +133,8 @@ impl Runtime {
         })
         .await?;
         crate::records::start(services.clone(), records_rx);
-        crate::library::reload(&services)
-            .await
-            .map_err(StartError::Catalog)?;
-        crate::api_actions::reload(&services)
-            .await
-            .map_err(StartError::Catalog)?;
+        crate::library::reload(&services).await?;
+        crate::api_actions::reload(&services).await?;
         let s = services.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {
@@ -206,7 +218,7 @@ impl Runtime {
     }
 
     /// Start an activeflow without a call; its id, or why not.
-    pub fn start_activeflow(&self, req: HeadlessRequest) -> Result<String, String> {
+    pub fn start_activeflow(&self, req: HeadlessRequest) -> Result<String, StartActiveflowError> {
         crate::call::start_headless(&self.services, req)
     }
 
@@ -246,12 +258,12 @@ impl Runtime {
     }
 
     /// Reload the custom-action library (store and files).
-    pub async fn reload_library(&self) -> Result<(), String> {
+    pub async fn reload_library(&self) -> Result<(), store::StoreError> {
         crate::library::reload(&self.services).await
     }
 
     /// Reload the API actions from the store.
-    pub async fn reload_api_actions(&self) -> Result<(), String> {
+    pub async fn reload_api_actions(&self) -> Result<(), store::StoreError> {
         crate::api_actions::reload(&self.services).await
     }
 
@@ -273,8 +285,12 @@ impl Runtime {
         &self,
         opt: &flow::options::ApiRequestOption,
         vars: &flow::Variables,
-    ) -> Result<crate::api_request::ApiRequestResult, String> {
-        let store = self.services.store.as_ref().ok_or("no store")?;
+    ) -> Result<crate::api_request::ApiRequestResult, TryRequestError> {
+        let store = self
+            .services
+            .store
+            .as_ref()
+            .ok_or(TryRequestError::NoStore)?;
         Ok(crate::api_request::execute(&self.services.http, opt, vars, store).await)
     }
 

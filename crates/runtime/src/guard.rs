@@ -7,6 +7,26 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Why an address is refused, or an `http.allow_private` entry is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// An `http.allow_private` entry is not an address: fix the configuration.
+    #[error("{0:?} is not an IP address or CIDR block")]
+    NotAnAddress(String),
+    /// An `http.allow_private` entry has a prefix longer than the address: fix the
+    /// configuration.
+    #[error("bad prefix length in {0:?}")]
+    BadPrefix(String),
+    /// The destination is not a public address and not allowed: the request is refused.
+    #[error("destination {ip} is a {kind} address (add it to http.allow_private to permit it)")]
+    Refused {
+        /// The address.
+        ip: IpAddr,
+        /// `loopback`, `private`, `link-local or metadata`, `non-unicast`, ...
+        kind: &'static str,
+    },
+}
+
 /// A CIDR block `addr/len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -16,7 +36,7 @@ pub struct Cidr {
 
 impl Cidr {
     /// Parse `"10.0.0.0/8"`, `"127.0.0.1"` (a /32), `"fd00::/8"`.
-    pub fn parse(s: &str) -> Result<Cidr, String> {
+    pub fn parse(s: &str) -> Result<Cidr, GuardError> {
         let (a, l) = match s.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (s, None),
@@ -24,7 +44,7 @@ impl Cidr {
         let addr: IpAddr = a
             .trim()
             .parse()
-            .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
+            .map_err(|_| GuardError::NotAnAddress(s.to_string()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match l {
             Some(l) => l
@@ -32,7 +52,7 @@ impl Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|l| *l <= max)
-                .ok_or_else(|| format!("bad prefix length in {s:?}"))?,
+                .ok_or_else(|| GuardError::BadPrefix(s.to_string()))?,
             None => max,
         };
         Ok(Cidr { addr, len })
@@ -71,7 +91,7 @@ pub struct Guard {
 
 impl Guard {
     /// A guard exempting `allow_private` entries; an unparsable entry is a config error.
-    pub fn new(allow_private: &[String]) -> Result<Guard, String> {
+    pub fn new(allow_private: &[String]) -> Result<Guard, GuardError> {
         let allow = allow_private
             .iter()
             .map(|s| Cidr::parse(s))
@@ -81,14 +101,12 @@ impl Guard {
 
     /// `Err` with the reason when `ip` is loopback, private, link-local, metadata or otherwise
     /// not a public unicast address, and not allowed by configuration.
-    pub fn check(&self, ip: IpAddr) -> Result<(), String> {
+    pub fn check(&self, ip: IpAddr) -> Result<(), GuardError> {
         if self.allow.iter().any(|c| c.contains(ip)) {
             return Ok(());
         }
         match forbidden(canonical(ip)) {
-            Some(kind) => Err(format!(
-                "destination {ip} is a {kind} address (add it to http.allow_private to permit it)"
-            )),
+            Some(kind) => Err(GuardError::Refused { ip, kind }),
             None => Ok(()),
         }
     }

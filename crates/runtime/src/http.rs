@@ -3,7 +3,7 @@
 //! every resolved address and redirect, per-request timeouts, retries with backoff for 5xx and
 //! network errors, HMAC signing, and a 1 MiB cap on response bodies.
 
-use crate::guard::Guard;
+use crate::guard::{Guard, GuardError};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -129,29 +129,49 @@ fn guarded_builder(guard: &Arc<Guard>) -> reqwest::ClientBuilder {
         .pool_idle_timeout(Duration::from_secs(60))
 }
 
+/// Why an HTTP engine or client could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SetupError {
+    /// `http.allow_private` has an entry that is not an address: fix the configuration.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// A stored client certificate cannot be used: upload a valid one.
+    #[error("{0}")]
+    Certificate(String),
+    /// The TLS stack refused to build a client (no usable roots, for instance).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
 /// A guarded client presenting `cert` as its TLS client certificate.
 fn identity_client(
     guard: &Arc<Guard>,
     cert: &store::Certificate,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, SetupError> {
     let mut pem = cert.cert_pem.trim_end().to_string();
     pem.push('\n');
     pem.push_str(&cert.key_pem);
-    let identity = reqwest::Identity::from_pem(pem.as_bytes())
-        .map_err(|e| format!("client certificate or key: {}", error_chain(&e)))?;
+    let identity = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| {
+        SetupError::Certificate(format!("client certificate or key: {}", error_chain(&e)))
+    })?;
     let mut builder = guarded_builder(guard).identity(identity);
     if let Some(ca) = cert.ca_pem.as_deref().filter(|ca| !ca.trim().is_empty()) {
-        let roots = reqwest::Certificate::from_pem_bundle(ca.as_bytes())
-            .map_err(|e| format!("CA certificates: {}", error_chain(&e)))?;
+        let roots = reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|e| {
+            SetupError::Certificate(format!("CA certificates: {}", error_chain(&e)))
+        })?;
         if roots.is_empty() {
-            return Err("CA certificates: no certificate in the PEM".into());
+            return Err(SetupError::Certificate(
+                "CA certificates: no certificate in the PEM".into(),
+            ));
         }
         builder = builder.tls_built_in_root_certs(false);
         for root in roots {
             builder = builder.add_root_certificate(root);
         }
     }
-    builder.build().map_err(|e| error_chain(&e))
+    builder
+        .build()
+        .map_err(|e| SetupError::Client(error_chain(&e)))
 }
 
 impl Outbound {
@@ -175,9 +195,11 @@ impl HttpEngine {
         allow_private: &[String],
         timeout: Duration,
         signing_secret: Option<String>,
-    ) -> Result<HttpEngine, String> {
+    ) -> Result<HttpEngine, SetupError> {
         let guard = Arc::new(Guard::new(allow_private)?);
-        let client = guarded_builder(&guard).build().map_err(|e| e.to_string())?;
+        let client = guarded_builder(&guard)
+            .build()
+            .map_err(|e| SetupError::Client(error_chain(&e)))?;
         Ok(HttpEngine {
             client,
             guard,
@@ -192,7 +214,7 @@ impl HttpEngine {
     /// (the built-in roots otherwise). Same guard (resolver, redirect policy, literal-IP
     /// check), signing secret and default timeout. The client is built once per certificate
     /// name and rebuilt when the certificate's `updated_at` changes.
-    pub fn with_certificate(&self, cert: &store::Certificate) -> Result<HttpEngine, String> {
+    pub fn with_certificate(&self, cert: &store::Certificate) -> Result<HttpEngine, SetupError> {
         let mut cache = self
             .identity_clients
             .lock()
@@ -227,7 +249,9 @@ impl HttpEngine {
             return Err(HttpError::BadUrl(req.url.clone()));
         }
         if let Some(ip) = literal_ip(&url) {
-            self.guard.check(ip).map_err(HttpError::Refused)?;
+            self.guard
+                .check(ip)
+                .map_err(|e| HttpError::Refused(e.to_string()))?;
         }
         let tries = req.tries.max(1);
         let mut last = HttpError::Network("not sent".into());

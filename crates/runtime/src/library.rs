@@ -436,10 +436,10 @@ pub fn load_dir(dir: &std::path::Path) -> (Vec<Entry>, Vec<String>) {
 }
 
 /// Rebuild the index from the store's rows and the files of `custom_actions.dir`.
-pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), String> {
+pub(crate) async fn reload(shared: &crate::services::Services) -> Result<(), store::StoreError> {
     let mut entries = Vec::new();
     if let Some(store) = &shared.store {
-        for row in store.custom_actions().await.map_err(|e| e.to_string())? {
+        for row in store.custom_actions().await? {
             let Ok((definition, _)) = Definition::parse(&row.definition) else {
                 continue;
             };

@@ -208,9 +208,7 @@ impl Standalone {
             records,
         );
         services.capabilities = capabilities;
-        crate::library::reload(&services)
-            .await
-            .map_err(crate::StartError::Catalog)?;
+        crate::library::reload(&services).await?;
         Ok(Standalone { services })
     }
 

@@ -53,13 +53,15 @@ impl api::CallControl for Control {
         webhook_uri: Option<String>,
         stop_types: Vec<String>,
     ) -> Result<String, String> {
-        self.runtime.start_activeflow(runtime::HeadlessRequest {
-            flow,
-            flow_id,
-            variables,
-            webhook_uri,
-            stop_types,
-        })
+        self.runtime
+            .start_activeflow(runtime::HeadlessRequest {
+                flow,
+                flow_id,
+                variables,
+                webhook_uri,
+                stop_types,
+            })
+            .map_err(|e| e.to_string())
     }
 
     fn resume_activeflow<'a>(
@@ -182,7 +184,11 @@ impl api::Catalog for Control {
                 .map_err(|e| e.to_string())?;
             let opt: flow::options::ApiRequestOption =
                 serde_json::from_value(templated).map_err(|e| e.to_string())?;
-            let r = self.runtime.test_api_request(&opt, &vars).await?;
+            let r = self
+                .runtime
+                .test_api_request(&opt, &vars)
+                .await
+                .map_err(|e| e.to_string())?;
             let outcome = match &r.completion {
                 flow::Completion::Done => "done".to_string(),
                 flow::Completion::Failed(e) => format!("failed: {e}"),
