@@ -942,3 +942,178 @@ fn only_executed_types_are_capabilities() {
     let with = call::capabilities(call::ShellFeatures { dial: true });
     assert!(with.supports(flow::ActionType::Connect));
 }
+
+// ----- more of a call's life -----
+
+#[test]
+fn an_api_action_without_a_call_is_fired_and_its_answer_is_not_said() {
+    let mut rig = Rig::headless(json!([
+        {"type": "api_action", "option": {"name": "crm", "failure_target_id": "failed"}},
+        {"type": "variable_set", "option": {"key": "path", "value": "ok"}},
+        {"type": "stop"},
+        {"id": "failed", "type": "variable_set", "option": {"key": "path", "value": "failed"}}
+    ]));
+    let (id, req) = rig.last_io();
+    assert!(matches!(req, IoRequest::ApiAction { ref call_id, .. } if call_id.is_empty()));
+    rig.io(
+        id,
+        IoResult::ApiAction(call::ApiAnswer {
+            say: vec!["Sorry, that did not work.".into()],
+            vars: vec![("crm.error".into(), "HTTP status 500".into())],
+            error: Some("HTTP status 500".into()),
+        }),
+    );
+    assert!(rig.core.is_finished(), "nothing to say without a call");
+    assert_eq!(rig.var("path"), "failed");
+    assert_eq!(rig.var("crm.error"), "HTTP status 500");
+}
+
+#[test]
+fn an_activeflow_without_a_call_parks_and_resumes() {
+    let mut rig = Rig::headless(json!([
+        {"type": "custom", "option": {"name": "approve", "paths": [{"event": "yes", "target_id": "y"}]}},
+        {"type": "stop"},
+        {"id": "y", "type": "variable_set", "option": {"key": "approved", "value": "${custom.by}"}}
+    ]));
+    let trace = rig.core.snapshot().unwrap().waiting_on.unwrap();
+    assert_eq!(
+        (trace.name.as_str(), trace.call_id.clone()),
+        ("approve", None)
+    );
+    let mut payload = serde_json::Map::new();
+    payload.insert("by".into(), json!("ann"));
+    let ev = ResumeEvent {
+        event: "yes".into(),
+        payload,
+        token: Some(trace.token),
+    };
+    assert_eq!(
+        rig.core.resume(ev, rig.now),
+        Ok(ResumeOutcome::Next {
+            action_id: "y".into()
+        })
+    );
+    rig.drain();
+    assert_eq!(rig.var("approved"), "ann");
+    assert!(rig.core.is_finished());
+}
+
+#[test]
+fn nobody_listening_means_no_events_are_built() {
+    let now = flow::Clock {
+        wall: support::epoch(),
+        mono_ms: 0,
+    };
+    let h = call::Headless {
+        activeflow_id: "a".into(),
+        flow_id: "f".into(),
+        flow: support::flow(
+            json!([{"type": "variable_set", "option": {"key": "k", "value": "v"}}]),
+        ),
+        variables: flow::Variables::new(),
+        webhook_uri: None,
+        stop_types: vec![],
+    };
+    let mut core = call::CallCore::headless(h, Rig::config(), 1, now);
+    core.set_observed(false);
+    core.start(now);
+    let out: Vec<Output> = std::iter::from_fn(|| core.poll_output()).collect();
+    assert!(
+        out.iter().all(|o| !matches!(o, Output::Event(_))),
+        "{out:?}"
+    );
+    assert!(out.iter().any(|o| matches!(o, Output::ActiveflowEnded(_))));
+}
+
+#[test]
+fn stopping_through_the_api_mid_prompt_stops_the_playback() {
+    let mut rig = Rig::call(json!([{"type": "talk", "option": {"text": "long"}}]));
+    rig.give_prompt(500);
+    rig.take();
+    rig.core.stop(rig.now);
+    rig.drain();
+    let out = rig.take();
+    assert!(out.contains(&Output::Media {
+        leg: LegId::FIRST,
+        command: MediaCommand::StopPlayback
+    }));
+    assert_eq!(
+        rig.path(),
+        [("talk".into(), "failed: stopped through the API".into())]
+    );
+}
+
+#[test]
+fn a_second_answer_after_the_winner_is_hung_up() {
+    let mut rig = Rig::call(connect_flow());
+    let legs = dials(&rig);
+    rig.leg(
+        legs[0],
+        LegEvent::Answered {
+            sdp: Some(offer("sendrecv")),
+        },
+    );
+    rig.leg(
+        legs[1],
+        LegEvent::Answered {
+            sdp: Some(offer("sendrecv")),
+        },
+    );
+    assert!(matches!(
+        rig.sip(legs[1]).last(),
+        Some(SipCommand::Hangup { .. })
+    ));
+    let bridges = rig
+        .log
+        .iter()
+        .filter(|o| matches!(o, Output::Bridge { .. }))
+        .count();
+    assert_eq!(bridges, 1);
+}
+
+#[test]
+fn relay_reason_hangs_the_caller_up_when_the_callee_does() {
+    let mut rig = Rig::call(json!([
+        {"type": "answer"},
+        {"type": "connect", "option": {"relay_reason": true, "destinations": [{"type": "sip", "target": "sip:bob@127.0.0.1"}]}},
+        {"type": "talk", "option": {"text": "never"}}
+    ]));
+    let leg = dials(&rig)[0];
+    rig.leg(
+        leg,
+        LegEvent::Answered {
+            sdp: Some(offer("sendrecv")),
+        },
+    );
+    rig.leg(leg, LegEvent::RemoteBye);
+    assert_eq!(rig.var("connect.result"), "answered");
+    assert!(rig.sip(LegId::FIRST).contains(&SipCommand::Hangup {
+        cause: HangupCause::RemoteBye
+    }));
+    assert_eq!(
+        rig.core.snapshot().unwrap().end_reason,
+        Some(flow::EndReason::Hangup)
+    );
+}
+
+#[test]
+fn ringback_plays_to_an_answered_caller_until_the_callee_answers() {
+    let mut rig = Rig::call(connect_flow());
+    let (_, req) = rig.last_io();
+    assert!(matches!(
+        req,
+        IoRequest::Prompt {
+            source: PromptSource::Ringback,
+            ..
+        }
+    ));
+    rig.give_prompt(300);
+    let legs = dials(&rig);
+    rig.leg(
+        legs[0],
+        LegEvent::Answered {
+            sdp: Some(offer("sendrecv")),
+        },
+    );
+    assert!(rig.media_commands().contains(&MediaCommand::StopPlayback));
+}

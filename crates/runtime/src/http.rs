@@ -3,7 +3,8 @@
 //! every resolved address and redirect, per-request timeouts, retries with backoff for 5xx and
 //! network errors, HMAC signing, and a 1 MiB cap on response bodies.
 
-use crate::guard::{Guard, GuardError};
+use crate::guard::Guard;
+pub use crate::guard::GuardError;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
