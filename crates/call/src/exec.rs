@@ -411,10 +411,10 @@ impl CallCore {
             .unwrap_or_default();
         let token = self.ids.token();
         let parked = Parked::new(o, trace, token, now.mono_ms);
-        self.publish(
-            crate::event::Event::ActiveflowWaiting(parked.trace().clone()),
-            now,
-        );
+        if self.observed() {
+            let event = crate::event::Event::ActiveflowWaiting(parked.trace().clone());
+            self.publish(event, now);
+        }
         let music = if hold.is_empty() {
             self.filler(now)
         } else {

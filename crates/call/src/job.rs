@@ -556,7 +556,7 @@ impl CallCore {
         match r {
             IoResult::Recording(Ok(())) => {
                 self.recording = true;
-                if let Some(af) = self.activeflow.as_ref() {
+                if let Some(af) = self.activeflow.as_ref().filter(|_| self.observed()) {
                     let event = crate::event::Event::RecordingStarted {
                         recording_id: rec.recording_id.clone(),
                         call_id: af.identity.call_id.clone().unwrap_or_default(),

@@ -170,18 +170,24 @@ impl MediaState {
         let text = String::from_utf8_lossy(offer);
         let offer =
             SessionDescription::parse(&text).map_err(|e| MediaError::Invalid(e.to_string()))?;
-        let mut local = self.local.clone();
-        local.session_version = self.next_version();
-        let (answer, negotiated) =
-            sdp::answer(&offer, &local).map_err(|e| MediaError::Unacceptable(e.to_string()))?;
+        let previous = self.local.session_version;
+        self.local.session_version = self.next_version();
+        let refused = |me: &mut MediaState, e: MediaError| {
+            me.local.session_version = previous;
+            Err(e)
+        };
+        let (answer, negotiated) = match sdp::answer(&offer, &self.local) {
+            Ok(a) => a,
+            Err(e) => return refused(self, MediaError::Unacceptable(e.to_string())),
+        };
         if audio_codec(negotiated.codec).is_none() {
-            return Err(MediaError::Unacceptable(format!(
+            let why = format!(
                 "codec {:?} is not supported by the media engine",
                 negotiated.codec
-            )));
+            );
+            return refused(self, MediaError::Unacceptable(why));
         }
         let bytes = answer.to_string().into_bytes();
-        self.local = local;
         self.ours = Some(answer);
         self.offer_pending = false;
         self.negotiated = Some(negotiated);

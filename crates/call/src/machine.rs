@@ -315,12 +315,14 @@ impl CallCore {
         if self.finished || self.closing.is_some() {
             return;
         }
-        let event = Event::ActiveflowCreated {
-            activeflow_id: af.identity.activeflow_id.clone(),
-            flow_id: af.identity.flow_id.clone(),
-            call_id: af.identity.call_id.clone(),
-        };
-        self.publish(event, now);
+        if self.observed {
+            let event = Event::ActiveflowCreated {
+                activeflow_id: af.identity.activeflow_id.clone(),
+                flow_id: af.identity.flow_id.clone(),
+                call_id: af.identity.call_id.clone(),
+            };
+            self.publish(event, now);
+        }
         self.drive(now);
     }
 
@@ -643,6 +645,11 @@ impl CallCore {
         let n = self.next_id;
         self.next_id += 1;
         n
+    }
+
+    /// Whether events are wanted: build one only then.
+    pub(crate) fn observed(&self) -> bool {
+        self.observed
     }
 
     pub(crate) fn publish(&mut self, event: Event, now: Clock) {

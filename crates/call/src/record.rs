@@ -153,4 +153,15 @@ impl Snapshot {
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+
+    /// As JSON, moving the variables rather than copying them (the end of every call builds
+    /// this once).
+    pub fn into_value(mut self) -> Value {
+        let variables = std::mem::take(&mut self.variables);
+        let mut v = self.to_value();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("variables".into(), Value::Object(variables));
+        }
+        v
+    }
 }

@@ -133,7 +133,7 @@ impl Shell {
     fn incoming(services: Arc<Services>, call: sip::IncomingCall, started: Instant) -> Shell {
         let call_id = uuid::Uuid::new_v4().to_string();
         let activeflow_id = uuid::Uuid::new_v4().to_string();
-        let (admission, ports) = match admit(&services, &call) {
+        let (admission, ports) = match admit(&services, &call.dialed_user, call.media_address) {
             Ok((a, p)) => (Ok(a), Some(p)),
             Err(cause) => (Err(cause), None),
         };
@@ -141,16 +141,26 @@ impl Shell {
             .as_ref()
             .map(|a| a.flow_id.clone())
             .unwrap_or_default();
+        let sip::IncomingCall {
+            call_id: sip_call_id,
+            from,
+            to,
+            headers,
+            offer,
+            handle,
+            events,
+            ..
+        } = call;
         let core = CallCore::incoming(
             Incoming {
                 call_id: call_id.clone(),
                 activeflow_id: activeflow_id.clone(),
-                sip_call_id: call.call_id.clone(),
-                from: call.from.clone(),
-                to: call.to.clone(),
-                headers: call.headers.clone(),
+                sip_call_id,
+                from,
+                to,
+                headers,
                 variables: Vec::new(),
-                offer: call.offer.clone(),
+                offer,
                 admission,
             },
             services.core_config(&flow_id),
@@ -168,8 +178,8 @@ impl Shell {
             services.live.activeflows.insert(activeflow_id, control_tx);
         }
         let mut leg = FirstLeg {
-            dialog: call.handle,
-            events: Some(call.events),
+            dialog: handle,
+            events: Some(events),
             media: None,
         };
         if let (Some(ports), Some(stream)) = (ports, shell.core.leg_stream(LegId::FIRST)) {
@@ -317,23 +327,25 @@ impl Shell {
     }
 
     fn activeflow_ended(&mut self, snapshot: Snapshot) {
+        info!(end_reason = ?snapshot.end_reason, actions = snapshot.executed_actions.len(), "activeflow ended");
         let live = &self.services.live;
-        let record = store::ActiveflowRecord {
+        let mut record = store::ActiveflowRecord {
             id: snapshot.id.clone(),
             flow_id: snapshot.flow_id.clone(),
             call_id: snapshot.call_id.clone(),
             status: "ended".into(),
             end_reason: snapshot.end_reason_text(),
-            variables: serde_json::Value::Object(snapshot.variables.clone()),
-            executed_actions: serde_json::to_value(&snapshot.executed_actions).unwrap_or_default(),
+            variables: serde_json::Value::Null,
+            executed_actions: serde_json::Value::Null,
             webhook_uri: snapshot.webhook_uri.clone(),
             created_at: snapshot.created_at,
             ended_at: Some(chrono::Utc::now()),
         };
-        info!(end_reason = ?snapshot.end_reason, actions = snapshot.executed_actions.len(), "activeflow ended");
-        live.ended_activeflows
-            .insert(snapshot.id.clone(), snapshot.to_value());
-        live.activeflows.remove(&snapshot.id);
+        let value = snapshot.into_value();
+        record.variables = value["variables"].clone();
+        record.executed_actions = value["executed_actions"].clone();
+        live.activeflows.remove(&record.id);
+        live.ended_activeflows.insert(record.id.clone(), value);
         self.services.persist(Record::Activeflow(record));
     }
 
@@ -422,18 +434,18 @@ fn leg_event(ev: DialogEvent) -> LegEvent {
 /// The route's flow and an RTP port pair, or why the call is refused.
 fn admit(
     services: &Services,
-    call: &sip::IncomingCall,
+    dialed_user: &str,
+    media_address: IpAddr,
 ) -> Result<(Admission, crate::ports::RtpPorts), HangupCause> {
-    let Some((flow_id, stop_types)) = services.catalog.route(&services.config, &call.dialed_user)
-    else {
-        warn!(user = %call.dialed_user, "no route for the dialed user");
+    let Some((flow_id, stop_types)) = services.catalog.route(&services.config, dialed_user) else {
+        warn!(user = %dialed_user, "no route for the dialed user");
         return Err(HangupCause::NoRoute);
     };
     let Some(flow) = services.catalog.flows.get(&flow_id) else {
         warn!(flow = %flow_id, "route names a flow that is not loaded");
         return Err(HangupCause::NoRoute);
     };
-    let bind_ip: IpAddr = match (services.media.public_address, call.media_address) {
+    let bind_ip: IpAddr = match (services.media.public_address, media_address) {
         (Some(_), IpAddr::V4(_)) => IpAddr::from([0, 0, 0, 0]),
         (Some(_), IpAddr::V6(_)) => IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
         (None, a) => a,
@@ -443,7 +455,7 @@ fn admit(
         return Err(HangupCause::NoCircuit);
     };
     let local = sdp::LocalMedia {
-        address: call.media_address,
+        address: media_address,
         port: ports.port,
         codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
         telephone_event: true,

@@ -39,13 +39,15 @@ impl CallCore {
             return;
         }
         af.ended = true;
-        let event = Event::ActiveflowEnded {
+        let event = self.observed.then(|| Event::ActiveflowEnded {
             activeflow_id: af.identity.activeflow_id.clone(),
             call_id: af.identity.call_id.clone(),
             end_reason: af.cursor.end_reason(),
-        };
+        });
         let snapshot = Snapshot::of(&af.cursor, &af.identity, None);
-        self.publish(event, now);
+        if let Some(event) = event {
+            self.publish(event, now);
+        }
         self.outputs
             .push_back(Output::ActiveflowEnded(Box::new(snapshot)));
         self.close(now);
