@@ -80,15 +80,7 @@ impl CallCore {
         for d in &option.destinations {
             let leg = LegId(self.legs.iter().map(|l| l.id.0).max().unwrap_or(0) + 1);
             let call_id = self.ids.uuid();
-            let placeholder = MediaState::new(LocalMedia {
-                address: std::net::IpAddr::from([0, 0, 0, 0]),
-                port: 0,
-                codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
-                telephone_event: true,
-                session_id: 0,
-                session_version: 1,
-                username: "switchyard".into(),
-            });
+            let placeholder = MediaState::unset();
             self.legs
                 .push(Leg::new(leg, Direction::Outgoing, placeholder));
             self.push(Output::Dial {

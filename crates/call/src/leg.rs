@@ -136,6 +136,20 @@ impl MediaState {
         }
     }
 
+    /// A leg whose media is not known yet (an outbound leg before the shell gave it ports, or
+    /// a call refused before it had any): nothing to offer or answer with until replaced.
+    pub fn unset() -> MediaState {
+        MediaState::new(LocalMedia {
+            address: std::net::IpAddr::from([0, 0, 0, 0]),
+            port: 0,
+            codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+            telephone_event: true,
+            session_id: 0,
+            session_version: 1,
+            username: "switchyard".into(),
+        })
+    }
+
     /// Our side as it stands (the `o=` version of the last SDP sent).
     pub fn local(&self) -> &LocalMedia {
         &self.local

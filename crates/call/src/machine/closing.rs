@@ -4,7 +4,6 @@
 
 use flow::Clock;
 use media::session::{MediaCommand, RecordingEnd};
-use sdp::LocalMedia;
 
 use super::CallCore;
 use crate::cause::{CallOutcome, HangupCause};
@@ -109,15 +108,7 @@ impl CallCore {
     /// Refuse the first leg: the call never runs a flow.
     pub(super) fn refuse(&mut self, cause: HangupCause, outcome: CallOutcome, now: Clock) {
         if self.legs.is_empty() {
-            let media = MediaState::new(LocalMedia {
-                address: std::net::IpAddr::from([0, 0, 0, 0]),
-                port: 0,
-                codecs: Vec::new(),
-                telephone_event: false,
-                session_id: 0,
-                session_version: 0,
-                username: String::new(),
-            });
+            let media = MediaState::unset();
             self.legs
                 .push(Leg::new(LegId::FIRST, Direction::Incoming, media));
         }
