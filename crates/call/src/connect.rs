@@ -247,15 +247,12 @@ impl CallCore {
                 }
                 Progress::Done(completion, vars)
             }
-            LegEvent::ReOffer { cseq, sdp } => {
-                if let Some(l) = self.leg_mut(leg) {
-                    let answer = match sdp {
-                        Some(offer) => l.media.answer(&offer).map_err(|_| 488),
-                        None => Ok(l.media.offer()),
-                    };
-                    self.sip(leg, SipCommand::AnswerReoffer { cseq, answer });
-                    self.update_media(leg);
-                }
+            LegEvent::ReOffer { cseq, sdp, update } => {
+                self.on_reoffer(leg, cseq, sdp, update);
+                Progress::Wait(Job::Connect(c))
+            }
+            LegEvent::ReInviteAnswered { result } => {
+                self.on_reinvite_answered(leg, result);
                 Progress::Wait(Job::Connect(c))
             }
             LegEvent::ByeCompleted { .. }
@@ -371,13 +368,8 @@ impl CallCore {
             | LegEvent::Terminated
             | LegEvent::Cancelled
             | LegEvent::AckTimeout => self.set_ended(leg, HangupCause::RemoteBye),
-            LegEvent::ReOffer { cseq, .. } => self.sip(
-                leg,
-                SipCommand::AnswerReoffer {
-                    cseq,
-                    answer: Err(488),
-                },
-            ),
+            LegEvent::ReOffer { cseq, sdp, update } => self.on_reoffer(leg, cseq, sdp, update),
+            LegEvent::ReInviteAnswered { result } => self.on_reinvite_answered(leg, result),
             LegEvent::Progress { .. }
             | LegEvent::Acked { .. }
             | LegEvent::Info { .. }

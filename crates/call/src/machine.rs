@@ -443,7 +443,7 @@ impl CallCore {
                     }
                 }
             }
-            LegEvent::ReOffer { cseq, sdp } => self.on_reoffer(leg, cseq, sdp),
+            LegEvent::ReOffer { cseq, sdp, update } => self.on_reoffer(leg, cseq, sdp, update),
             LegEvent::Info { content_type, body } => {
                 if let Some(d) = info_digit(&content_type, &body) {
                     self.media(leg, MediaCommand::InfoDigit(d));
@@ -472,6 +472,7 @@ impl CallCore {
                     self.outcome = Some(CallOutcome::Failed);
                 }
             }
+            LegEvent::ReInviteAnswered { result } => self.on_reinvite_answered(leg, result),
             LegEvent::Progress { .. } | LegEvent::Answered { .. } | LegEvent::Refused { .. } => {}
         }
     }

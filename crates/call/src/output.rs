@@ -22,8 +22,11 @@ pub enum LegEvent {
     ReOffer {
         /// The request's CSeq.
         cseq: u32,
-        /// Its offer; `None` asks us to offer.
+        /// Its offer. `None` in a re-INVITE asks us to offer; in an UPDATE it is a session
+        /// refresh, answered without SDP (RFC 3311, RFC 6337).
         sdp: Option<Vec<u8>>,
+        /// It came in an UPDATE.
+        update: bool,
     },
     /// An INFO request (200 already sent).
     Info {
@@ -31,6 +34,11 @@ pub enum LegEvent {
         content_type: String,
         /// Its body.
         body: Vec<u8>,
+    },
+    /// Our re-INVITE was answered (`Ok`: the peer's SDP) or refused (`Err`: the status).
+    ReInviteAnswered {
+        /// The outcome.
+        result: Result<Option<Vec<u8>>, u16>,
     },
     /// Outgoing: 180, or 183 (with SDP: early media).
     Progress {

@@ -582,6 +582,7 @@ fn hold_resume_hold_answers_with_consecutive_sdp_versions() {
             LegEvent::ReOffer {
                 cseq,
                 sdp: Some(offer(dir)),
+                update: false,
             },
         );
     }
@@ -624,6 +625,7 @@ fn an_unusable_reoffer_gets_488_and_changes_nothing() {
         LegEvent::ReOffer {
             cseq: 2,
             sdp: Some(b"garbage".to_vec()),
+            update: false,
         },
     );
     assert!(rig.sip(LegId::FIRST).contains(&SipCommand::AnswerReoffer {

@@ -423,11 +423,19 @@ fn leg_event(ev: DialogEvent) -> LegEvent {
         DialogEvent::Acked { sdp } => LegEvent::Acked { sdp },
         DialogEvent::Cancelled => LegEvent::Cancelled,
         DialogEvent::RemoteBye { .. } => LegEvent::RemoteBye,
-        DialogEvent::ReOffer { cseq, sdp, .. } => LegEvent::ReOffer { cseq, sdp },
+        DialogEvent::ReOffer { cseq, sdp, method } => LegEvent::ReOffer {
+            cseq,
+            sdp,
+            update: method == sip::ReOfferMethod::Update,
+        },
         DialogEvent::Info { content_type, body } => LegEvent::Info { content_type, body },
         DialogEvent::AckTimeout => LegEvent::AckTimeout,
         DialogEvent::ByeCompleted { status } => LegEvent::ByeCompleted { status },
         DialogEvent::Terminated => LegEvent::Terminated,
+        DialogEvent::ReInviteAnswered { result } => LegEvent::ReInviteAnswered { result },
+        DialogEvent::Progress { status, sdp } => LegEvent::Progress { status, sdp },
+        DialogEvent::Answered { sdp } => LegEvent::Answered { sdp },
+        DialogEvent::Refused { status } => LegEvent::Refused { status },
     }
 }
 

@@ -9,11 +9,11 @@
 //! 200 + 487), §12.2.2 (CSeq ordering), §14.2 (re-INVITE while one is pending → 500), §15
 //! (no BYE before the ACK of our 2xx), §17.1.2 (Timer E/F for our BYE); RFC 3311 (UPDATE).
 
+use crate::in_dialog::{Ending, InDialog, Parties};
 use crate::message::{self, InboundRequest, InboundResponse, ResponseBuilder};
 use crate::timer::{Retransmit, Timers};
 use rsipstack::sip::Method;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -40,6 +40,17 @@ pub enum DialogEvent {
     AckTimeout,
     /// Our BYE completed: the final status, or `None` when Timer F fired.
     ByeCompleted { status: Option<u16> },
+    /// Our re-INVITE was answered: the peer's SDP answer (`Ok`), or the final status that
+    /// refused it (`Err`; 408 when it timed out, 491 when an offer was already in flight).
+    ReInviteAnswered {
+        result: Result<Option<Vec<u8>>, u16>,
+    },
+    /// Outgoing: a provisional response (180, or 183 with SDP for early media).
+    Progress { status: u16, sdp: Option<Vec<u8>> },
+    /// Outgoing: the callee answered (the ACK is sent); `sdp` answers our offer.
+    Answered { sdp: Option<Vec<u8>> },
+    /// Outgoing: a final non-2xx status (408 when nothing answered, 487 after our CANCEL).
+    Refused { status: u16 },
     /// The dialog has ended; no further events follow.
     Terminated,
 }
@@ -94,12 +105,8 @@ pub struct UasDialog {
     /// 2xx retransmission (TU) or non-2xx Timer G/H for the initial INVITE.
     invite_retransmit: Option<Retransmit>,
     invite_final: Option<u16>,
-    remote_cseq: u32,
-    local_cseq: u32,
-    reinvite: Option<PendingReInvite>,
-    /// Final responses to in-dialog non-INVITE requests, for retransmissions (Timer J).
-    recent: VecDeque<(u32, Method, Vec<u8>)>,
-    bye: Option<ByeTransaction>,
+    /// Requests within the dialog, both ways.
+    in_dialog: InDialog,
     /// A BYE requested before the ACK of our 2xx (RFC 3261 §15): sent when the ACK arrives.
     bye_after_ack: Option<String>,
     linger_until: Option<Instant>,
@@ -136,21 +143,6 @@ pub enum Output {
     Event(DialogEvent),
 }
 
-#[derive(Debug)]
-struct PendingReInvite {
-    req: InboundRequest,
-    method: ReOfferMethod,
-    last_response: Option<Vec<u8>>,
-    retransmit: Option<Retransmit>,
-    answered: bool,
-}
-
-#[derive(Debug)]
-struct ByeTransaction {
-    cseq: u32,
-    retransmit: Retransmit,
-}
-
 /// A Q.850 cause for the `Reason` header (RFC 3326).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Q850 {
@@ -178,7 +170,28 @@ impl UasDialog {
         timers: Timers,
         trying_bytes: Vec<u8>,
     ) -> Self {
-        let remote_cseq = invite.cseq;
+        let req = &invite.req;
+        let parties = Parties {
+            call_id: invite.call_id.clone(),
+            us: format!(
+                "{};tag={}",
+                message::header_value(req, "To").unwrap_or_default(),
+                local.tag
+            ),
+            them: message::header_value(req, "From").unwrap_or_default(),
+            target: message::header_value(req, "Contact")
+                .and_then(|c| message::uri_of(&c))
+                .unwrap_or_else(|| req.uri.to_string()),
+            routes: req
+                .headers
+                .iter()
+                .filter_map(|h| match h {
+                    rsipstack::sip::Header::RecordRoute(v) => Some(v.value().to_string()),
+                    _ => None,
+                })
+                .collect(),
+        };
+        let in_dialog = InDialog::new(local.clone(), parties, timers, source, 0, invite.cseq);
         UasDialog {
             local,
             timers,
@@ -187,11 +200,7 @@ impl UasDialog {
             last_invite_response: trying_bytes,
             invite_retransmit: None,
             invite_final: None,
-            remote_cseq,
-            local_cseq: 0,
-            reinvite: None,
-            recent: VecDeque::new(),
-            bye: None,
+            in_dialog,
             bye_after_ack: None,
             linger_until: None,
             terminated_emitted: false,
@@ -221,7 +230,7 @@ impl UasDialog {
     pub fn is_finished(&self, now: Instant) -> bool {
         self.state == State::Ended
             && self.invite_retransmit.is_none()
-            && self.bye.is_none()
+            && !self.in_dialog.bye_pending()
             && self.linger_until.is_none_or(|t| now >= t)
     }
 
@@ -231,14 +240,14 @@ impl UasDialog {
     pub fn tombstone(&self) -> Option<Tombstone> {
         if self.state != State::Ended
             || self.invite_retransmit.is_some()
-            || self.bye.is_some()
+            || self.in_dialog.bye_pending()
             || !self.outputs.is_empty()
         {
             return None;
         }
         Some(Tombstone {
             until: self.linger_until?,
-            responses: self.recent.iter().cloned().collect(),
+            responses: self.in_dialog.recent().cloned().collect(),
         })
     }
 
@@ -250,10 +259,7 @@ impl UasDialog {
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.invite_retransmit.as_ref().map(Retransmit::deadline),
-            self.reinvite
-                .as_ref()
-                .and_then(|r| r.retransmit.as_ref().map(Retransmit::deadline)),
-            self.bye.as_ref().map(|b| b.retransmit.deadline()),
+            self.in_dialog.poll_timeout(),
             self.linger_until,
         ]
         .into_iter()
@@ -326,46 +332,22 @@ impl UasDialog {
         }
     }
 
-    /// Answer the re-offer received with `cseq`: `Ok(sdp)` sends 200 with our answer,
-    /// `Err(status)` refuses it (e.g. 488) and keeps the previous session.
+    /// Answer the re-offer received with `cseq`: `Ok(sdp)` sends 200 with our answer (an
+    /// empty one for an UPDATE without offer: a session refresh), `Err(status)` refuses it
+    /// (e.g. 488) and keeps the previous session.
     pub fn answer_reoffer(&mut self, now: Instant, cseq: u32, answer: Result<Vec<u8>, u16>) {
-        let Some(pending) = self.reinvite.as_mut() else {
-            return;
-        };
-        if pending.req.cseq != cseq || pending.answered {
-            return;
+        self.in_dialog
+            .answer_reoffer(now, cseq, answer, &mut self.outputs);
+    }
+
+    /// Send a re-INVITE with a new offer of ours (hold, resume) once the call is up; the
+    /// outcome comes as [`DialogEvent::ReInviteAnswered`].
+    pub fn reinvite(&mut self, now: Instant, sdp: Vec<u8>) {
+        if self.state == State::Confirmed {
+            self.in_dialog.send_reinvite(now, sdp, &mut self.outputs);
+        } else {
+            self.emit(DialogEvent::ReInviteAnswered { result: Err(491) });
         }
-        pending.answered = true;
-        let (status, body) = match answer {
-            Ok(sdp) => (200, Some(sdp)),
-            Err(status) => (status, None),
-        };
-        let mut b = ResponseBuilder::new(&pending.req, status, Some(&self.local.tag), self.source);
-        if status < 300 {
-            b = b
-                .header("Contact", &self.local.contact)
-                .header("Allow", message::ALLOW)
-                .header("Supported", message::SUPPORTED);
-        }
-        b = b.header("Server", &self.local.user_agent);
-        if let Some(sdp) = body {
-            b = b.body("application/sdp", sdp);
-        }
-        let bytes = b.build();
-        match pending.method {
-            ReOfferMethod::Invite => {
-                let resend = status < 300 || !self.local.reliable;
-                pending.retransmit =
-                    Some(Retransmit::start(bytes.clone(), now, &self.timers, resend));
-                pending.last_response = Some(bytes.clone());
-            }
-            ReOfferMethod::Update => {
-                let req_cseq = pending.req.cseq;
-                self.reinvite = None;
-                self.remember(req_cseq, Method::Update, bytes.clone());
-            }
-        }
-        self.send(bytes);
     }
 
     // ---- inputs from the network ----
@@ -393,26 +375,11 @@ impl UasDialog {
         }
     }
 
-    /// Handle a response routed to this dialog (to our BYE).
+    /// Handle a response routed to this dialog (to our BYE or re-INVITE).
     pub fn on_response(&mut self, now: Instant, resp: InboundResponse) {
-        let Some(bye) = self.bye.as_ref() else {
-            return;
-        };
-        if resp.cseq_method != Method::Bye || resp.cseq != bye.cseq {
-            return;
+        if self.in_dialog.on_response(now, &resp, &mut self.outputs) {
+            self.end(now);
         }
-        if resp.status < 200 {
-            // Timer E keeps running at T2 (RFC 3261 §17.1.2.2).
-            if let Some(b) = self.bye.as_mut() {
-                b.retransmit.interval = self.timers.t2;
-            }
-            return;
-        }
-        self.bye = None;
-        self.emit(DialogEvent::ByeCompleted {
-            status: Some(resp.status),
-        });
-        self.end(now);
     }
 
     /// Fire every timer due at `now`.
@@ -436,27 +403,8 @@ impl UasDialog {
                 self.send(bytes);
             }
         }
-        // re-INVITE response.
-        if let Some(p) = self.reinvite.as_mut() {
-            if let Some(r) = p.retransmit.as_mut() {
-                if r.expired(now) {
-                    self.reinvite = None;
-                } else if let Some(bytes) = r.due(now, t2) {
-                    let bytes = bytes.to_vec();
-                    self.send(bytes);
-                }
-            }
-        }
-        // Our BYE.
-        if let Some(b) = self.bye.as_mut() {
-            if b.retransmit.expired(now) {
-                self.bye = None;
-                self.emit(DialogEvent::ByeCompleted { status: None });
-                self.end(now);
-            } else if let Some(bytes) = b.retransmit.due(now, t2) {
-                let bytes = bytes.to_vec();
-                self.send(bytes);
-            }
+        if self.in_dialog.on_timeout(now, &mut self.outputs) {
+            self.end(now);
         }
         if self.linger_until.is_some_and(|t| now >= t) {
             self.linger_until = None;
@@ -487,11 +435,10 @@ impl UasDialog {
             }
             return;
         }
-        if let Some(p) = self.reinvite.as_ref() {
-            if p.method == ReOfferMethod::Invite && p.req.cseq == req.cseq && p.answered {
-                self.reinvite = None;
-            }
-        }
+        let ended = self.state == State::Ended;
+        let _ = self
+            .in_dialog
+            .on_request(now, req.clone(), ended, &mut self.outputs);
     }
 
     fn on_cancel(&mut self, now: Instant, req: &InboundRequest) {
@@ -510,112 +457,20 @@ impl UasDialog {
     }
 
     fn on_in_dialog_request(&mut self, now: Instant, req: InboundRequest) {
-        let method = req.req.method;
-        if req.to_tag.as_deref() != Some(self.local.tag.as_str()) {
-            let b = ResponseBuilder::new(&req, 481, None, self.source);
-            self.send(b.build());
+        let ended = self.state == State::Ended;
+        let Some(Ending::RemoteBye { reason }) =
+            self.in_dialog
+                .on_request(now, req, ended, &mut self.outputs)
+        else {
             return;
+        };
+        if self.state == State::Proceeding {
+            let b = self.invite_response(487);
+            self.final_non_2xx(now, b.build(), 487);
         }
-        // Retransmission of a request we already answered?
-        if let Some((_, _, bytes)) = self
-            .recent
-            .iter()
-            .find(|(c, m, _)| *c == req.cseq && *m == method)
-        {
-            let bytes = bytes.clone();
-            self.send(bytes);
-            return;
-        }
-        if let Some(p) = self.reinvite.as_ref() {
-            if p.req.cseq == req.cseq && p.req.req.method == method {
-                if let Some(bytes) = p.last_response.clone() {
-                    self.send(bytes);
-                }
-                return;
-            }
-        }
-        if req.cseq <= self.remote_cseq && method != Method::Ack {
-            let b = ResponseBuilder::new(&req, 500, Some(&self.local.tag), self.source)
-                .reason("CSeq Out Of Order");
-            self.send(b.build());
-            return;
-        }
-        self.remote_cseq = req.cseq;
-        match method {
-            Method::Bye => {
-                let bytes = ResponseBuilder::new(&req, 200, None, self.source)
-                    .header("Server", &self.local.user_agent)
-                    .build();
-                self.remember(req.cseq, Method::Bye, bytes.clone());
-                self.send(bytes);
-                if self.state == State::Proceeding {
-                    let b = self.invite_response(487);
-                    self.final_non_2xx(now, b.build(), 487);
-                }
-                let reason = message::header_value(&req.req, "Reason");
-                self.invite_retransmit = None;
-                self.reinvite = None;
-                self.emit(DialogEvent::RemoteBye { reason });
-                self.end(now);
-            }
-            Method::Invite | Method::Update if self.state != State::Ended => {
-                if self.reinvite.is_some() {
-                    let b = ResponseBuilder::new(&req, 500, None, self.source)
-                        .header("Retry-After", "1");
-                    let bytes = b.build();
-                    self.send(bytes);
-                    return;
-                }
-                let kind = if method == Method::Invite {
-                    ReOfferMethod::Invite
-                } else {
-                    ReOfferMethod::Update
-                };
-                let sdp = (!req.req.body.is_empty()).then(|| req.req.body.clone());
-                let cseq = req.cseq;
-                self.reinvite = Some(PendingReInvite {
-                    req,
-                    method: kind,
-                    last_response: None,
-                    retransmit: None,
-                    answered: false,
-                });
-                self.emit(DialogEvent::ReOffer {
-                    cseq,
-                    method: kind,
-                    sdp,
-                });
-            }
-            Method::Info if self.state != State::Ended => {
-                let bytes = ResponseBuilder::new(&req, 200, None, self.source).build();
-                self.remember(req.cseq, Method::Info, bytes.clone());
-                self.send(bytes);
-                let content_type = message::header_value(&req.req, "Content-Type")
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                self.emit(DialogEvent::Info {
-                    content_type,
-                    body: req.req.body.clone(),
-                });
-            }
-            Method::Options => {
-                let bytes = ResponseBuilder::new(&req, 200, None, self.source)
-                    .header("Allow", message::ALLOW)
-                    .header("Accept", message::ACCEPT)
-                    .header("Supported", message::SUPPORTED)
-                    .build();
-                self.remember(req.cseq, Method::Options, bytes.clone());
-                self.send(bytes);
-            }
-            _ => {
-                let status = if self.state == State::Ended { 481 } else { 405 };
-                let bytes = ResponseBuilder::new(&req, status, None, self.source)
-                    .header("Allow", message::ALLOW)
-                    .build();
-                self.remember(req.cseq, method, bytes.clone());
-                self.send(bytes);
-            }
-        }
+        self.invite_retransmit = None;
+        self.emit(DialogEvent::RemoteBye { reason });
+        self.end(now);
     }
 
     fn invite_response(&self, status: u16) -> ResponseBuilder {
@@ -644,56 +499,8 @@ impl UasDialog {
     }
 
     fn send_bye(&mut self, now: Instant, reason: Option<String>) {
-        if self.bye.is_some() {
-            return;
-        }
-        self.local_cseq += 1;
-        let cseq = self.local_cseq;
-        let bytes = self.build_bye(cseq, reason.as_deref());
-        self.bye = Some(ByeTransaction {
-            cseq,
-            retransmit: Retransmit::start(bytes.clone(), now, &self.timers, !self.local.reliable),
-        });
-        self.send(bytes);
-    }
-
-    /// RFC 3261 §12.2.1.1: Request-URI = remote target, Route = the Record-Route set in order,
-    /// From/To swapped relative to the INVITE.
-    fn build_bye(&self, cseq: u32, reason: Option<&str>) -> Vec<u8> {
-        let req = &self.invite.req;
-        let target = contact_uri(req).unwrap_or_else(|| req.uri.to_string());
-        let from = message::header_value(req, "From").unwrap_or_default();
-        let to = message::header_value(req, "To").unwrap_or_default();
-        let mut s = String::with_capacity(512);
-        let _ = write!(s, "BYE {target} SIP/2.0\r\n");
-        let _ = write!(
-            s,
-            "Via: SIP/2.0/{} {};branch=z9hG4bK{}b{};rport\r\n",
-            self.local.transport, self.local.via_sent_by, self.local.tag, cseq
-        );
-        s.push_str("Max-Forwards: 70\r\n");
-        let _ = write!(s, "From: {to};tag={}\r\n", self.local.tag);
-        let _ = write!(s, "To: {from}\r\n");
-        let _ = write!(s, "Call-ID: {}\r\n", self.invite.call_id);
-        let _ = write!(s, "CSeq: {cseq} BYE\r\n");
-        for h in req.headers.iter() {
-            if let rsipstack::sip::Header::RecordRoute(v) = h {
-                let _ = write!(s, "Route: {}\r\n", v.value());
-            }
-        }
-        if let Some(r) = reason {
-            let _ = write!(s, "Reason: {r}\r\n");
-        }
-        let _ = write!(s, "User-Agent: {}\r\n", self.local.user_agent);
-        s.push_str("Content-Length: 0\r\n\r\n");
-        s.into_bytes()
-    }
-
-    fn remember(&mut self, cseq: u32, method: Method, bytes: Vec<u8>) {
-        if self.recent.len() >= 4 {
-            self.recent.pop_front();
-        }
-        self.recent.push_back((cseq, method, bytes));
+        self.in_dialog
+            .send_bye(now, reason.as_deref(), &mut self.outputs);
     }
 
     fn end(&mut self, now: Instant) {
@@ -726,17 +533,6 @@ impl UasDialog {
     fn send(&mut self, bytes: Vec<u8>) {
         self.outputs.push_back(Output::Send(bytes));
     }
-}
-
-/// The URI inside the first Contact of `req` (`<sip:...>` or bare).
-fn contact_uri(req: &rsipstack::sip::Request) -> Option<String> {
-    let v = message::header_value(req, "Contact")?;
-    let v = v.trim();
-    let uri = match (v.find('<'), v.find('>')) {
-        (Some(a), Some(b)) if a < b => &v[a + 1..b],
-        _ => v.split(';').next().unwrap_or(v),
-    };
-    (!uri.is_empty()).then(|| uri.to_string())
 }
 
 #[cfg(test)]

@@ -355,3 +355,72 @@ fn reject_sends_final_with_reason_and_ends() {
     d.on_timeout(t0 + Duration::from_millis(500));
     assert!(drain(&mut d).0.is_empty());
 }
+
+#[test]
+fn we_can_reinvite_the_caller_and_ack_its_answer() {
+    let t0 = Instant::now();
+    let mut d = dialog(false);
+    d.answer(t0, vec![]);
+    d.on_request(t0, in_dialog("ACK", 1, "a"));
+    drain(&mut d);
+    d.reinvite(t0, b"v=0\r\na=sendonly\r\n".to_vec());
+    let (sent, _) = drain(&mut d);
+    let re = &sent[0];
+    assert!(
+        re.starts_with("INVITE sip:sipp@127.0.0.1:5061 SIP/2.0"),
+        "{re}"
+    );
+    assert!(re.contains("CSeq: 1 INVITE"), "our own CSeq space: {re}");
+    assert!(re.contains("Route: <sip:proxy.example;lr>"));
+    assert!(re.contains("a=sendonly"));
+    // Retransmitted on Timer A until answered.
+    d.on_timeout(t0 + Duration::from_millis(500));
+    assert_eq!(drain(&mut d).0.len(), 1);
+    let answer = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKoursi1\r\n\
+         From: <sip:1000@127.0.0.1:5060>;tag=ours\r\nTo: sipp <sip:sipp@127.0.0.1:5061>;tag=caller\r\n\
+         Call-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 17\r\n\r\n\
+         v=0\r\na=recvonly\r\n";
+    let Ok(Inbound::Response(r)) = parse(answer.as_bytes()) else {
+        panic!()
+    };
+    d.on_response(t0, r.clone());
+    let (sent, events) = drain(&mut d);
+    assert!(sent[0].starts_with("ACK sip:sipp@127.0.0.1:5061"));
+    assert_eq!(
+        events,
+        [DialogEvent::ReInviteAnswered {
+            result: Ok(Some(b"v=0\r\na=recvonly\r\n".to_vec()))
+        }]
+    );
+    d.on_response(t0, r);
+    assert!(drain(&mut d).0[0].starts_with("ACK"), "re-ACKed");
+    assert_eq!(d.poll_timeout(), None);
+}
+
+#[test]
+fn an_update_without_an_offer_is_a_refresh_answered_without_sdp() {
+    let t0 = Instant::now();
+    let mut d = dialog(true);
+    d.answer(t0, vec![]);
+    d.on_request(t0, in_dialog("ACK", 1, "a"));
+    drain(&mut d);
+    d.on_request(t0, in_dialog("UPDATE", 2, "u"));
+    let (_, events) = drain(&mut d);
+    assert!(matches!(
+        events[0],
+        DialogEvent::ReOffer {
+            method: ReOfferMethod::Update,
+            sdp: None,
+            ..
+        }
+    ));
+    d.answer_reoffer(t0, 2, Ok(Vec::new()));
+    let (sent, _) = drain(&mut d);
+    assert!(sent[0].starts_with("SIP/2.0 200 OK"));
+    assert!(
+        sent[0].ends_with("Content-Length: 0\r\n\r\n"),
+        "{}",
+        sent[0]
+    );
+    assert!(!sent[0].contains("application/sdp"));
+}

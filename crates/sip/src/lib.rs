@@ -30,10 +30,13 @@
 //! ```
 
 pub mod dialog;
+pub mod digest;
+mod in_dialog;
 pub mod message;
 pub mod stack;
 pub mod timer;
 pub mod transport;
+pub mod uac;
 
 pub use dialog::{DialogEvent, ReOfferMethod, Q850};
 pub use stack::{CallHandle, IncomingCall, SipConfig, SipError, SipStack, SipStats};

@@ -523,6 +523,85 @@ pub fn all_headers(req: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Text of the first header named `name` in `resp`.
+pub fn response_header(resp: &Response, name: &str) -> Option<String> {
+    response_headers(resp, name).into_iter().next()
+}
+
+/// Texts of every header named `name` in `resp`, in order (a comma-separated header counts
+/// once per line, as received).
+pub fn response_headers(resp: &Response, name: &str) -> Vec<String> {
+    resp.headers
+        .iter()
+        .filter_map(|h| {
+            let text = h.to_string();
+            let (n, v) = text.split_once(':')?;
+            let long = n.trim();
+            (long.eq_ignore_ascii_case(name) || compact(long) == Some(name))
+                .then(|| v.trim().to_string())
+        })
+        .collect()
+}
+
+/// The long name of a compact header name we look up.
+fn compact(name: &str) -> Option<&'static str> {
+    match name {
+        "m" => Some("Contact"),
+        "t" => Some("To"),
+        "f" => Some("From"),
+        "i" => Some("Call-ID"),
+        "v" => Some("Via"),
+        _ => None,
+    }
+}
+
+/// The URI inside a name-addr or addr-spec header value (`"Bob" <sip:bob@h>;tag=1` →
+/// `sip:bob@h`).
+pub fn uri_of(value: &str) -> Option<String> {
+    let v = value.trim();
+    let uri = match (v.find('<'), v.find('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v.split(';').next().unwrap_or(v),
+    };
+    let uri = uri.trim();
+    (!uri.is_empty()).then(|| uri.to_string())
+}
+
+/// The ACK of a non-2xx final response to an INVITE of ours (RFC 3261 §17.1.1.3): the
+/// INVITE's Request-URI, top Via (`via`, same branch) and Route set; From, To (with the
+/// response's tag) and Call-ID as the response has them.
+pub fn ack_for_non_2xx(
+    resp: &InboundResponse,
+    request_uri: &str,
+    via: &str,
+    routes: &[String],
+    user_agent: &str,
+) -> Vec<u8> {
+    let r = &resp.resp;
+    let mut s = String::with_capacity(400);
+    let _ = write!(s, "ACK {request_uri} SIP/2.0\r\n");
+    let _ = write!(s, "Via: {via}\r\n");
+    s.push_str("Max-Forwards: 70\r\n");
+    let _ = write!(
+        s,
+        "From: {}\r\n",
+        response_header(r, "From").unwrap_or_default()
+    );
+    let _ = write!(
+        s,
+        "To: {}\r\n",
+        response_header(r, "To").unwrap_or_default()
+    );
+    let _ = write!(s, "Call-ID: {}\r\n", resp.call_id);
+    let _ = write!(s, "CSeq: {} ACK\r\n", resp.cseq);
+    for route in routes {
+        let _ = write!(s, "Route: {route}\r\n");
+    }
+    let _ = write!(s, "User-Agent: {user_agent}\r\n");
+    s.push_str("Content-Length: 0\r\n\r\n");
+    s.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

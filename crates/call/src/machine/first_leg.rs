@@ -68,10 +68,18 @@ impl CallCore {
     }
 
     /// A re-INVITE/UPDATE: hold (sendonly/inactive) and resume change whether we send.
-    pub(super) fn on_reoffer(&mut self, leg: LegId, cseq: u32, offer: Option<Vec<u8>>) {
+    pub(crate) fn on_reoffer(
+        &mut self,
+        leg: LegId,
+        cseq: u32,
+        offer: Option<Vec<u8>>,
+        update: bool,
+    ) {
         let Some(l) = self.leg_mut(leg) else { return };
         let answer = match offer {
             Some(offer) => l.media.answer(&offer).map_err(|_| 488),
+            // An UPDATE without an offer refreshes the session: 200 without SDP.
+            None if update => Ok(Vec::new()),
             None => Ok(l.media.offer()),
         };
         let stream = l.stream();
@@ -79,6 +87,21 @@ impl CallCore {
             self.media(leg, MediaCommand::Update(stream));
         }
         self.sip(leg, SipCommand::AnswerReoffer { cseq, answer });
+    }
+
+    /// The answer to a re-INVITE of ours on `leg`: the new stream, or nothing changes.
+    pub(crate) fn on_reinvite_answered(
+        &mut self,
+        leg: LegId,
+        result: Result<Option<Vec<u8>>, u16>,
+    ) {
+        let Some(l) = self.leg_mut(leg) else { return };
+        if let Ok(Some(sdp)) = result {
+            if l.media.take_answer(&sdp).is_ok() {
+                let stream = l.stream();
+                self.media(leg, MediaCommand::Update(stream));
+            }
+        }
     }
 
     /// A key press on the first leg.
