@@ -19,7 +19,7 @@ use crate::leg::{Direction, Leg, LegId, LegState, MediaState};
 use crate::machine::CallCore;
 use crate::output::{DialRequest, LegEvent, Output, SipCommand};
 
-/// How long destinations ring before `noanswer`.
+/// How long destinations ring before `noanswer` when the flow gives no `ring_timeout`.
 pub const RING_TIMEOUT_MS: u64 = 60_000;
 
 /// One `connect` in progress.
@@ -98,6 +98,10 @@ impl CallCore {
                 destination: d.target.clone(),
             });
         }
+        let ring_until = now.mono_ms
+            + option
+                .ring_timeout
+                .map_or(RING_TIMEOUT_MS, |s| s.saturating_mul(1000));
         let ringback = self
             .answered()
             .then(|| self.looped(vec![PromptSource::Ringback]));
@@ -107,7 +111,7 @@ impl CallCore {
             winner: None,
             early: None,
             ringback,
-            ring_until: now.mono_ms + RING_TIMEOUT_MS,
+            ring_until,
             answered_at: None,
             last_status: None,
         })))

@@ -253,6 +253,23 @@ pub enum MediaEvent {
     RecordingEnded(RecordingEnd),
 }
 
+/// What a bridged session hands its partner: the caller's audio as received, or a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relayed {
+    /// One frame of audio in `codec`.
+    Audio {
+        /// The codec of `payload`.
+        codec: AudioCodec,
+        /// The RTP payload.
+        payload: Vec<u8>,
+    },
+    /// A key press (sent on as a telephone-event, or as tones without one).
+    Digit(char),
+}
+
+/// Relayed frames kept ahead before the oldest is dropped (5 × 20 ms).
+const RELAY_QUEUE: usize = 5;
+
 /// What became of a received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
@@ -287,6 +304,13 @@ pub struct MediaCore<R> {
     // send side
     digits: Option<DigitQueue>,
     reflected: VecDeque<EventSender>,
+    /// [`MediaCore::close`] was called.
+    closed: bool,
+    // bridge
+    /// Bridged: what we hear goes to `relay_out`, what we send comes from `relay_in`.
+    bridged: bool,
+    relay_out: VecDeque<Relayed>,
+    relay_in: VecDeque<Vec<u8>>,
     /// Frames due and not yet produced by `poll_transmit`: (first frame index, count).
     due: (u64, u32),
     packet: Vec<u8>,
@@ -385,6 +409,10 @@ impl<R: RecordingSink> MediaCore<R> {
             pcm: Vec::with_capacity(FRAME_SAMPLES as usize),
             digits: None,
             reflected: VecDeque::new(),
+            closed: false,
+            bridged: false,
+            relay_out: VecDeque::new(),
+            relay_in: VecDeque::new(),
             due: (0, 0),
             packet: Vec::with_capacity(12 + FRAME_SAMPLES as usize),
         }
@@ -464,6 +492,67 @@ impl<R: RecordingSink> MediaCore<R> {
         });
     }
 
+    /// Bridge this session to another (`true`): from now on what it hears is relayed out
+    /// ([`MediaCore::poll_relay`]) and what it sends comes from
+    /// [`MediaCore::handle_relayed`] (silence while nothing comes), instead of playback.
+    /// Playback stops. `false` ends the bridge.
+    pub fn set_bridged(&mut self, bridged: bool) {
+        if bridged {
+            self.playout.stop(&mut self.events);
+        }
+        self.bridged = bridged;
+        self.relay_out.clear();
+        self.relay_in.clear();
+    }
+
+    /// The next item for the partner session.
+    pub fn poll_relay(&mut self) -> Option<Relayed> {
+        self.relay_out.pop_front()
+    }
+
+    /// An item from the partner session: audio is converted to this session's codec when it
+    /// differs (PCMU ↔ PCMA) and sent on the next frames; a key is sent as a telephone-event
+    /// (or as tones when none was negotiated).
+    pub fn handle_relayed(&mut self, item: Relayed) {
+        if !self.bridged {
+            return;
+        }
+        match item {
+            Relayed::Audio { codec, payload } => {
+                let frame = if codec == self.stream.codec {
+                    payload
+                } else {
+                    let mut pcm = std::mem::take(&mut self.pcm);
+                    pcm.clear();
+                    codec.decode_into(&payload, &mut pcm);
+                    let mut out = Vec::with_capacity(pcm.len());
+                    self.stream.codec.encode_into(&pcm, &mut out);
+                    self.pcm = pcm;
+                    out
+                };
+                if self.relay_in.len() >= RELAY_QUEUE {
+                    self.relay_in.pop_front();
+                }
+                self.relay_in.push_back(frame);
+            }
+            Relayed::Digit(d) => {
+                if self.stream.telephone_event.is_some() {
+                    if let Some(ev) =
+                        EventSender::new(d, REFLECTED_EVENT_MS, self.sender.timestamp())
+                    {
+                        self.reflected.push_back(ev);
+                    }
+                } else if let Some(tone) = crate::dtmf::generate(d, REFLECTED_EVENT_MS, 0.5) {
+                    for chunk in tone.chunks(FRAME_SAMPLES as usize) {
+                        let mut frame = Vec::with_capacity(chunk.len());
+                        self.stream.codec.encode_into(chunk, &mut frame);
+                        self.relay_in.push_back(frame);
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether a recording is running.
     pub fn is_recording(&self) -> bool {
         self.recording.is_some()
@@ -483,6 +572,12 @@ impl<R: RecordingSink> MediaCore<R> {
     pub fn close(&mut self) {
         self.playout.stop(&mut self.events);
         self.end_recording(RecordingEnd::Hangup);
+        self.closed = true;
+    }
+
+    /// Whether [`MediaCore::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// A datagram from `from` arrived on the RTP port.
@@ -507,12 +602,21 @@ impl<R: RecordingSink> MediaCore<R> {
                         self.reflected.push_back(ev);
                     }
                 }
+                if self.bridged {
+                    self.relay_out.push_back(Relayed::Digit(d));
+                }
                 self.digit(d, DigitSource::Rfc4733, now);
             }
             return Received::Rtp;
         }
         if h.payload_type != self.sender.payload_type() {
             return Received::Rtp; // comfort noise, another codec: nothing listens to those
+        }
+        if self.bridged {
+            self.relay_out.push_back(Relayed::Audio {
+                codec: self.stream.codec,
+                payload: p.payload.to_vec(),
+            });
         }
         let inband = self.stream.telephone_event.is_none();
         let listening =
@@ -666,6 +770,13 @@ impl<R: RecordingSink> MediaCore<R> {
         }
         let echoed = if self.echo.is_some() {
             self.echo_queue.pop_front()
+        } else if self.bridged {
+            // The partner's audio; silence while none is queued.
+            Some(
+                self.relay_in
+                    .pop_front()
+                    .unwrap_or_else(|| self.silence.clone()),
+            )
         } else {
             None
         };

@@ -443,3 +443,62 @@ fn in_band_tones_are_detected_only_without_telephone_event() {
     }
     assert_eq!(core.poll_event(), Some(MediaEvent::Digit('7')));
 }
+
+#[test]
+fn a_bridged_session_relays_what_it_hears_and_sends_what_it_is_given() {
+    let mut a = Rig::new(Some(addr(PEER)));
+    let mut params = SessionParams::pcmu(Some(addr(NAT)));
+    params.stream.codec = AudioCodec::Pcma;
+    params.stream.payload_type = 8;
+    params.stream.telephone_event = None;
+    let now = a.now;
+    let mut b: MediaCore<Tape> = MediaCore::new(params, now);
+    a.core.set_bridged(true);
+    b.set_bridged(true);
+    let mut peer = Peer::new();
+    let frame = peer.audio(4000).to_vec();
+    a.receive(&frame, addr(PEER));
+    for e in peer.event('4') {
+        a.receive(&e, addr(PEER));
+    }
+    let heard = std::iter::from_fn(|| a.core.poll_relay()).collect::<Vec<_>>();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    assert!(
+        matches!(&heard[0], Relayed::Audio { codec: AudioCodec::Pcmu, payload } if payload.len() == 160)
+    );
+    assert_eq!(heard[1], Relayed::Digit('4'));
+    for item in heard {
+        b.handle_relayed(item);
+    }
+    // PCMU in, PCMA out; the key becomes tones (no telephone-event on this side).
+    b.handle_timeout(b.poll_timeout());
+    let (to, packet) = b.poll_transmit().unwrap();
+    assert_eq!(to, addr(NAT));
+    let p = rtp::parse(packet).unwrap();
+    assert_eq!(p.header.payload_type, 8);
+    let mut pcm = Vec::new();
+    AudioCodec::Pcma.decode_into(p.payload, &mut pcm);
+    assert!(
+        pcm.iter().all(|s| (3800..4200).contains(s)),
+        "transcoded level kept"
+    );
+    // Unbridged: back to silence and playback.
+    b.set_bridged(false);
+    b.handle_relayed(Relayed::Digit('1'));
+    assert!(b.poll_relay().is_none());
+}
+
+#[test]
+fn relayed_audio_beyond_the_queue_drops_the_oldest() {
+    let mut a = Rig::new(Some(addr(PEER)));
+    a.core.set_bridged(true);
+    for i in 0..8u8 {
+        a.core.handle_relayed(Relayed::Audio {
+            codec: AudioCodec::Pcmu,
+            payload: vec![i; 160],
+        });
+    }
+    a.tick();
+    let first = rtp::parse(&a.sent[0].1).unwrap().payload[0];
+    assert_eq!(first, 3, "frames 0-2 were dropped");
+}

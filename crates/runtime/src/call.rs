@@ -1,20 +1,20 @@
 //! The call shell: one task per call (or per activeflow without a call) around a
 //! [`call::CallCore`].
 //!
-//! The loop waits for one thing (a dialog event, a media event, an API request, an I/O
-//! completion, the core's deadline), feeds it to the core with the time, and performs what
-//! the core asks, in order. Everything a call decides is the core's; this file only talks to
-//! the SIP dialog, the media session, the services and the live registry.
+//! The loop waits for one thing (a dialog event of any leg, a media event, an API request, an
+//! I/O or dial completion, the core's deadline), feeds it to the core with the time, and
+//! performs what the core asks, in order. Everything a call decides is the core's; this file
+//! only talks to the SIP dialogs, the call's media task, the services and the live registry.
 
 use crate::live::{CallState, Control};
-use crate::media_session::{FromMedia, MediaSession};
+use crate::media_session::{CallMedia, FromMedia};
 use crate::perform::perform;
 use crate::recording::{Recorder, RecordingMeta};
 use crate::records::Record;
 use crate::services::Services;
 use call::{
-    Admission, CallCore, HangupCause, Incoming, IoId, IoRequest, IoResult, LegEvent, LegId, Output,
-    SipCommand, Snapshot,
+    Admission, CallCore, DialRequest, HangupCause, Incoming, IoId, IoRequest, IoResult, LegEvent,
+    LegId, Output, SipCommand, Snapshot,
 };
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use media::session::{MediaEvent, RecordingEnd};
@@ -24,11 +24,18 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn, Instrument};
 
-type Pending = Pin<Box<dyn Future<Output = (IoId, IoResult)> + Send>>;
+/// Something the shell started that completes later.
+enum Done {
+    Io(IoId, IoResult),
+    Dialed(LegId, Result<sip::OutgoingCall, String>),
+}
+
+type Pending = Pin<Box<dyn Future<Output = Done> + Send>>;
 
 /// Run one incoming call to its end. Never panics on anything the caller or the flow sends.
 pub(crate) async fn run(services: Arc<Services>, incoming: sip::IncomingCall) {
@@ -91,18 +98,20 @@ fn clock(started: Instant) -> flow::Clock {
     }
 }
 
-/// The first leg's SIP dialog and RTP session.
-struct FirstLeg {
-    dialog: sip::CallHandle,
+/// A leg's SIP dialog as the shell holds it.
+struct LegDialog {
+    leg: LegId,
+    handle: sip::CallHandle,
+    /// `None` once the dialog has said all it will.
     events: Option<mpsc::UnboundedReceiver<DialogEvent>>,
-    media: Option<(MediaSession, mpsc::UnboundedReceiver<FromMedia>)>,
 }
 
 struct Shell {
     services: Arc<Services>,
     core: CallCore,
     started: Instant,
-    leg: Option<FirstLeg>,
+    dialogs: Vec<LegDialog>,
+    media: Option<(CallMedia, mpsc::UnboundedReceiver<FromMedia>)>,
     control: mpsc::UnboundedReceiver<Control>,
     state: Option<Arc<CallState>>,
     pending: FuturesUnordered<Pending>,
@@ -121,7 +130,8 @@ impl Shell {
             services,
             core,
             started,
-            leg: None,
+            dialogs: Vec::new(),
+            media: None,
             control,
             state: None,
             pending: FuturesUnordered::new(),
@@ -129,7 +139,7 @@ impl Shell {
         }
     }
 
-    /// Admit the call (route, ports), build its core and its media session.
+    /// Admit the call (route, ports), build its core and its media.
     fn incoming(services: Arc<Services>, call: sip::IncomingCall, started: Instant) -> Shell {
         let call_id = uuid::Uuid::new_v4().to_string();
         let activeflow_id = uuid::Uuid::new_v4().to_string();
@@ -177,21 +187,17 @@ impl Shell {
         if shell.core.identity().is_some() {
             services.live.activeflows.insert(activeflow_id, control_tx);
         }
-        let mut leg = FirstLeg {
-            dialog: handle,
+        shell.dialogs.push(LegDialog {
+            leg: LegId::FIRST,
+            handle,
             events: Some(events),
-            media: None,
-        };
+        });
         if let (Some(ports), Some(stream)) = (ports, shell.core.leg_stream(LegId::FIRST)) {
-            match MediaSession::start(ports, stream, services.metrics.clone()) {
-                Ok(m) => leg.media = Some(m),
-                Err(e) => {
-                    warn!(error = %e, "cannot start the RTP session");
-                    shell.core.media_failed(LegId::FIRST, shell.now());
-                }
+            if let Err(e) = shell.media().add_leg(LegId::FIRST, ports, stream) {
+                warn!(error = %e, "cannot start the RTP session");
+                shell.core.media_failed(LegId::FIRST, shell.now());
             }
         }
-        shell.leg = Some(leg);
         shell.start();
         shell
     }
@@ -203,6 +209,15 @@ impl Shell {
 
     fn now(&self) -> flow::Clock {
         clock(self.started)
+    }
+
+    /// The call's media task, started on first use.
+    fn media(&mut self) -> &CallMedia {
+        let metrics = self.services.metrics.clone();
+        &self
+            .media
+            .get_or_insert_with(|| CallMedia::start(metrics))
+            .0
     }
 
     /// Tell the core whether anyone listens to events now.
@@ -221,39 +236,39 @@ impl Shell {
                 .core
                 .poll_timeout()
                 .map(|ms| self.started + std::time::Duration::from_millis(ms));
-            let (dialog, media) = match self.leg.as_mut() {
-                Some(l) => (l.events.as_mut(), l.media.as_mut().map(|m| &mut m.1)),
-                None => (None, None),
-            };
+            let media = self.media.as_mut().map(|m| &mut m.1);
             let input = tokio::select! {
-                ev = recv(dialog) => Input::Dialog(ev),
+                (leg, ev) = next_dialog_event(&mut self.dialogs) => Input::Dialog(leg, ev),
                 ev = recv(media) => Input::Media(ev),
                 ctl = self.control.recv() => Input::Control(ctl),
-                Some((id, r)) = self.pending.next(), if !self.pending.is_empty() => Input::Io(id, r),
+                Some(done) = self.pending.next(), if !self.pending.is_empty() => Input::Done(done),
                 _ = sleep_until(deadline) => Input::Timeout,
             };
             self.observe();
             let now = self.now();
             match input {
-                Input::Dialog(Some(ev)) => self.core.handle_leg(LegId::FIRST, leg_event(ev), now),
-                Input::Dialog(None) => {
-                    if let Some(l) = self.leg.as_mut() {
-                        l.events = None;
+                Input::Dialog(leg, Some(ev)) => {
+                    let ended = matches!(ev, DialogEvent::Terminated);
+                    self.core.handle_leg(leg, leg_event(ev), now);
+                    if ended && leg != LegId::FIRST {
+                        if let Some((m, _)) = &self.media {
+                            m.remove_leg(leg);
+                        }
                     }
-                    self.core
-                        .handle_leg(LegId::FIRST, LegEvent::Terminated, now);
                 }
-                Input::Media(Some(FromMedia::Event(e))) => {
-                    self.core.handle_media(LegId::FIRST, e, now)
+                Input::Dialog(leg, None) => {
+                    if let Some(d) = self.dialogs.iter_mut().find(|d| d.leg == leg) {
+                        d.events = None;
+                    }
+                    self.core.handle_leg(leg, LegEvent::Terminated, now);
                 }
+                Input::Media(Some(FromMedia::Event(leg, e))) => self.core.handle_media(leg, e, now),
                 Input::Media(Some(FromMedia::Recorded(recorder, why))) => {
                     tokio::spawn(finish_recording(self.services.clone(), recorder, why));
                 }
                 Input::Media(None) => {
-                    if let Some(l) = self.leg.as_mut() {
-                        l.media = None;
-                    }
-                    // The session is gone: a recording it held is over.
+                    self.media = None;
+                    // The media task is gone: a recording it held is over.
                     self.core.handle_media(
                         LegId::FIRST,
                         MediaEvent::RecordingEnded(RecordingEnd::Hangup),
@@ -262,7 +277,8 @@ impl Shell {
                 }
                 Input::Control(Some(c)) => self.on_control(c, now),
                 Input::Control(None) => {}
-                Input::Io(id, r) => self.core.handle_io(id, r, now),
+                Input::Done(Done::Io(id, r)) => self.core.handle_io(id, r, now),
+                Input::Done(Done::Dialed(leg, r)) => self.dialed(leg, r),
                 Input::Timeout => self.core.handle_timeout(now),
             }
         }
@@ -286,19 +302,17 @@ impl Shell {
         while let Some(output) = self.core.poll_output() {
             match output {
                 Output::Sip { leg, command } => self.sip(leg, command),
-                Output::Media { leg, command } => match self.media_of(leg) {
-                    Some(m) => m.send(command),
-                    None => debug!(?leg, "media command for a leg without a session"),
+                Output::Media { leg, command } => match &self.media {
+                    Some((m, _)) => m.send(leg, command),
+                    None => debug!(?leg, "media command for a call without media"),
                 },
                 Output::Io { id, request } => self.io(id, request),
-                Output::Dial { leg, .. } => {
-                    warn!("outbound legs are not supported by this build");
-                    let now = self.now();
-                    self.core
-                        .handle_leg(leg, LegEvent::Refused { status: 503 }, now);
-                }
-                Output::Bridge { .. } | Output::Unbridge { .. } => {
-                    warn!("bridges are not supported by this build");
+                Output::Dial { leg, request } => self.dial(leg, request),
+                Output::Bridge { legs } => self.media().bridge(legs, true),
+                Output::Unbridge { legs } => {
+                    if let Some((m, _)) = &self.media {
+                        m.bridge(legs, false);
+                    }
                 }
                 Output::Event(e) => self.services.events.publish(e, self.webhook.as_deref()),
                 Output::CallUpdated => {
@@ -349,51 +363,123 @@ impl Shell {
         self.services.persist(Record::Activeflow(record));
     }
 
-    fn media_of(&self, leg: LegId) -> Option<&MediaSession> {
-        self.leg
-            .as_ref()
-            .filter(|_| leg == LegId::FIRST)
-            .and_then(|l| l.media.as_ref())
-            .map(|m| &m.0)
-    }
-
     fn sip(&self, leg: LegId, command: SipCommand) {
-        let Some(l) = self.leg.as_ref().filter(|_| leg == LegId::FIRST) else {
+        let Some(d) = self.dialogs.iter().find(|d| d.leg == leg) else {
             return;
         };
-        let h = &l.dialog;
+        let h = &d.handle;
         match command {
             SipCommand::Ring => h.provisional(180, None),
             SipCommand::Answer { sdp } => h.answer(sdp),
             SipCommand::Reject { cause } => h.reject(cause.sip_status(), q850(cause)),
             SipCommand::Hangup { cause } => h.hangup(cause.sip_status(), q850(cause)),
             SipCommand::AnswerReoffer { cseq, answer } => h.answer_reoffer(cseq, answer),
-            SipCommand::Invite { .. } => warn!("INVITE asked of an incoming leg"),
+            SipCommand::Invite { sdp } => h.invite(sdp),
+        }
+    }
+
+    /// Place an outbound leg; its dialog comes back as [`Done::Dialed`].
+    fn dial(&mut self, leg: LegId, request: DialRequest) {
+        let Some(dialer) = self.services.dialer.clone() else {
+            let now = self.now();
+            self.core
+                .handle_leg(leg, LegEvent::Refused { status: 503 }, now);
+            return;
+        };
+        let spec = match request.destination_type.as_str() {
+            "sip" => sip::DialSpec {
+                target: sip_target(&request.destination),
+                from_user: request.source.clone(),
+                from_name: None,
+                outbound_proxy: None,
+                credentials: None,
+                headers: Vec::new(),
+            },
+            other => {
+                warn!(kind = other, destination = %request.destination, "no route for this destination type yet");
+                let now = self.now();
+                self.core
+                    .handle_leg(leg, LegEvent::Refused { status: 404 }, now);
+                return;
+            }
+        };
+        self.pending.push(Box::pin(async move {
+            Done::Dialed(leg, dialer.dial(spec).await.map_err(|e| e.to_string()))
+        }));
+    }
+
+    /// An outbound leg's dialog exists: give it ports and media; its INVITE follows.
+    fn dialed(&mut self, leg: LegId, result: Result<sip::OutgoingCall, String>) {
+        let now = self.now();
+        let out = match result {
+            Ok(o) => o,
+            Err(e) => {
+                warn!(?leg, error = %e, "cannot place the call");
+                self.core
+                    .handle_leg(leg, LegEvent::Refused { status: 404 }, now);
+                return;
+            }
+        };
+        let bind_ip = bind_address(&self.services, out.media_address);
+        let Some(ports) = self.services.media.ports.allocate(bind_ip) else {
+            warn!("no free RTP port pair for an outbound leg");
+            out.handle.hangup(503, None);
+            self.core
+                .handle_leg(leg, LegEvent::Refused { status: 503 }, now);
+            return;
+        };
+        let local = local_media(out.media_address, ports.port);
+        self.dialogs.push(LegDialog {
+            leg,
+            handle: out.handle,
+            events: Some(out.events),
+        });
+        self.core.handle_leg_media(leg, local, now);
+        let stream = self.core.leg_stream(leg);
+        if let Some(stream) = stream {
+            if let Err(e) = self.media().add_leg(leg, ports, stream) {
+                warn!(?leg, error = %e, "cannot start the RTP session of an outbound leg");
+            }
         }
     }
 
     /// Start `request`; its result comes back through `pending`.
     fn io(&mut self, id: IoId, request: IoRequest) {
         let services = self.services.clone();
-        if let IoRequest::StartRecording { .. } = request {
-            let media = self.media_of(LegId::FIRST).cloned();
+        if let IoRequest::StartRecording { leg, .. } = request {
+            let media = self.media.as_ref().map(|(m, _)| m.clone());
             self.pending.push(Box::pin(async move {
-                (id, start_recording(&services, media, request).await)
+                Done::Io(id, start_recording(&services, media, leg, request).await)
             }));
             return;
         }
-        self.pending.push(Box::pin(
-            async move { (id, perform(&services, request).await) },
-        ));
+        self.pending.push(Box::pin(async move {
+            Done::Io(id, perform(&services, request).await)
+        }));
     }
 }
 
 enum Input {
-    Dialog(Option<DialogEvent>),
+    Dialog(LegId, Option<DialogEvent>),
     Media(Option<FromMedia>),
     Control(Option<Control>),
-    Io(IoId, IoResult),
+    Done(Done),
     Timeout,
+}
+
+/// The next event of any leg's dialog (`None`: that dialog has no more to say).
+async fn next_dialog_event(dialogs: &mut [LegDialog]) -> (LegId, Option<DialogEvent>) {
+    std::future::poll_fn(|cx| {
+        for d in dialogs.iter_mut() {
+            if let Some(rx) = d.events.as_mut() {
+                if let Poll::Ready(ev) = rx.poll_recv(cx) {
+                    return Poll::Ready((d.leg, ev));
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The next message of `rx`, or never when there is no receiver.
@@ -439,6 +525,39 @@ fn leg_event(ev: DialogEvent) -> LegEvent {
     }
 }
 
+/// A `sip` destination as a Request-URI (`sip:` added when the flow left it out).
+fn sip_target(destination: &str) -> String {
+    let d = destination.trim();
+    if d.starts_with("sip:") || d.starts_with("sips:") {
+        d.to_string()
+    } else {
+        format!("sip:{d}")
+    }
+}
+
+/// The address RTP sockets bind to: all interfaces behind a public address, else the address
+/// our SDP gives.
+fn bind_address(services: &Services, media_address: IpAddr) -> IpAddr {
+    match (services.media.public_address, media_address) {
+        (Some(_), IpAddr::V4(_)) => IpAddr::from([0, 0, 0, 0]),
+        (Some(_), IpAddr::V6(_)) => IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
+        (None, a) => a,
+    }
+}
+
+/// Our media for a leg at `address`:`port`: PCMU, PCMA and telephone-event.
+fn local_media(address: IpAddr, port: u16) -> sdp::LocalMedia {
+    sdp::LocalMedia {
+        address,
+        port,
+        codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+        telephone_event: true,
+        session_id: u64::from(rand::random::<u32>()),
+        session_version: 1,
+        username: "switchyard".into(),
+    }
+}
+
 /// The route's flow and an RTP port pair, or why the call is refused.
 fn admit(
     services: &Services,
@@ -453,24 +572,15 @@ fn admit(
         warn!(flow = %flow_id, "route names a flow that is not loaded");
         return Err(HangupCause::NoRoute);
     };
-    let bind_ip: IpAddr = match (services.media.public_address, media_address) {
-        (Some(_), IpAddr::V4(_)) => IpAddr::from([0, 0, 0, 0]),
-        (Some(_), IpAddr::V6(_)) => IpAddr::from(std::net::Ipv6Addr::UNSPECIFIED),
-        (None, a) => a,
-    };
-    let Some(ports) = services.media.ports.allocate(bind_ip) else {
+    let Some(ports) = services
+        .media
+        .ports
+        .allocate(bind_address(services, media_address))
+    else {
         warn!("no free RTP port pair");
         return Err(HangupCause::NoCircuit);
     };
-    let local = sdp::LocalMedia {
-        address: media_address,
-        port: ports.port,
-        codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
-        telephone_event: true,
-        session_id: u64::from(rand::random::<u32>()),
-        session_version: 1,
-        username: "switchyard".into(),
-    };
+    let local = local_media(media_address, ports.port);
     Ok((
         Admission {
             flow_id,
@@ -485,7 +595,8 @@ fn admit(
 /// Open the recording file, index it, and hand it to the leg's media session.
 async fn start_recording(
     services: &Services,
-    media: Option<MediaSession>,
+    media: Option<CallMedia>,
+    leg: LegId,
     request: IoRequest,
 ) -> IoResult {
     let IoRequest::StartRecording {
@@ -532,7 +643,7 @@ async fn start_recording(
             warn!(error = %e, "cannot index the recording");
         }
     }
-    media.record(Box::new(recorder), limits);
+    media.record(leg, Box::new(recorder), limits);
     IoResult::Recording(Ok(()))
 }
 

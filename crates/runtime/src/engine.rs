@@ -115,15 +115,6 @@ impl Runtime {
             ports: PortPool::new(config.rtp.port_min, config.rtp.port_max),
             public_address,
         };
-        let services = Arc::new(Services::new(
-            config.clone(),
-            Catalog::new(flows, routes),
-            media,
-            http,
-            events,
-            Some(store),
-            records_tx,
-        ));
         let (stack, mut calls) = sip::SipStack::bind(sip::SipConfig {
             listen,
             public_address,
@@ -132,6 +123,17 @@ impl Runtime {
             max_calls: config.limits.max_calls,
         })
         .await?;
+        let mut services = Services::new(
+            config.clone(),
+            Catalog::new(flows, routes),
+            media,
+            http,
+            events,
+            Some(store),
+            records_tx,
+        );
+        services.dialer = Some(stack.dialer());
+        let services = Arc::new(services);
         crate::records::start(services.clone(), records_rx);
         crate::library::reload(&services).await?;
         crate::api_actions::reload(&services).await?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 /// What this build's shell can do beyond the call core's own work.
-pub const FEATURES: call::ShellFeatures = call::ShellFeatures { dial: false };
+pub const FEATURES: call::ShellFeatures = call::ShellFeatures { dial: true };
 
 /// The capabilities flows are validated against: what the call core executes with this shell.
 pub fn capabilities() -> Capabilities {

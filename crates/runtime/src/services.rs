@@ -32,6 +32,8 @@ pub(crate) struct Services {
     pub(crate) metrics: Arc<Metrics>,
     /// What fetched actions and custom-action definitions are validated against.
     pub(crate) capabilities: flow::Capabilities,
+    /// Places outbound legs; `None` in tools without a SIP stack.
+    pub(crate) dialer: Option<sip::Dialer>,
 }
 
 /// Definitions calls are run from; each refreshed from the store when the API changes it.
@@ -75,6 +77,7 @@ impl Services {
             records,
             metrics: Arc::new(Metrics::default()),
             capabilities: crate::flows::capabilities(),
+            dialer: None,
         }
     }
 

@@ -168,7 +168,7 @@ fn flow_with_an_action_this_build_cannot_run_is_rejected_at_load_with_its_pointe
         &file,
         flow(
             "bad",
-            json!([{"type": "answer"}, {"type": "connect", "option": {"destinations": []}}]),
+            json!([{"type": "answer"}, {"type": "queue_join", "option": {"queue_id": "sales"}}]),
         ),
     )
     .unwrap();

@@ -37,8 +37,12 @@ pub mod stack;
 pub mod timer;
 pub mod transport;
 pub mod uac;
+pub mod uri;
 
 pub use dialog::{DialogEvent, ReOfferMethod, Q850};
-pub use stack::{CallHandle, IncomingCall, SipConfig, SipError, SipStack, SipStats};
+pub use stack::{
+    CallHandle, DialError, DialSpec, Dialer, IncomingCall, OutgoingCall, SipConfig, SipError,
+    SipStack, SipStats,
+};
 pub use timer::Timers;
 pub use transport::{ListenAddr, Transport};

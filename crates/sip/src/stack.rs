@@ -5,9 +5,11 @@
 //! its own task, and an [`IncomingCall`] on the channel returned by [`SipStack::bind`].
 
 use crate::dialog::{DialogEvent, Local, Output, UasDialog, Q850};
-use crate::message::{self, Inbound, InboundRequest, ResponseBuilder};
+use crate::message::{self, Inbound, InboundRequest, InboundResponse, ResponseBuilder};
 use crate::timer::Timers;
 use crate::transport::{self, Frame, ListenAddr, Peer, Transport};
+use crate::uac::{Dial, UacDialog};
+use crate::uri::{SipUri, UriError};
 use dashmap::DashMap;
 use rsipstack::sip::Method;
 use std::net::{IpAddr, SocketAddr};
@@ -87,12 +89,14 @@ pub struct CallHandle {
 #[derive(Debug)]
 enum DialogInput {
     Request(Box<InboundRequest>),
-    Response(Box<message::InboundResponse>),
+    Response(Box<InboundResponse>),
     Provisional(u16, Option<Vec<u8>>),
     Answer(Vec<u8>),
     Reject(u16, Option<Q850>),
     Hangup(u16, Option<Q850>),
     AnswerReoffer(u32, Result<Vec<u8>, u16>),
+    Invite(Vec<u8>),
+    ReInvite(Vec<u8>),
 }
 
 impl CallHandle {
@@ -112,10 +116,186 @@ impl CallHandle {
     pub fn answer_reoffer(&self, cseq: u32, answer: Result<Vec<u8>, u16>) {
         let _ = self.tx.send(DialogInput::AnswerReoffer(cseq, answer));
     }
+    /// Outgoing calls: send the INVITE with our offer.
+    pub fn invite(&self, sdp: Vec<u8>) {
+        let _ = self.tx.send(DialogInput::Invite(sdp));
+    }
+    /// Send a re-INVITE with a new offer of ours (hold, resume).
+    pub fn reinvite(&self, sdp: Vec<u8>) {
+        let _ = self.tx.send(DialogInput::ReInvite(sdp));
+    }
+}
+
+/// An outbound call placed with [`Dialer::dial`]: its dialog and what to put in our SDP.
+#[derive(Debug)]
+pub struct OutgoingCall {
+    /// The Call-ID.
+    pub call_id: String,
+    /// Commands: [`CallHandle::invite`] first, then hangup (CANCEL or BYE), re-INVITE, ...
+    pub handle: CallHandle,
+    /// Progress, answer, refusal, the peer's requests.
+    pub events: mpsc::UnboundedReceiver<DialogEvent>,
+    /// The address to put in our SDP (the public address, or the local address facing the
+    /// next hop).
+    pub media_address: IpAddr,
+}
+
+/// Where and as whom to place an outbound call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialSpec {
+    /// The Request-URI (`sip:bob@198.51.100.7:5070`).
+    pub target: String,
+    /// The user part of our From (a number or a name); `None` = `switchyard`.
+    pub from_user: Option<String>,
+    /// Our From display name.
+    pub from_name: Option<String>,
+    /// Send everything through this proxy (`sip:proxy.example:5060`) with a loose Route.
+    pub outbound_proxy: Option<String>,
+    /// Digest credentials for 401/407: username and password.
+    pub credentials: Option<(String, String)>,
+    /// Further headers (`P-Asserted-Identity`, ...).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a call could not be placed. The leg fails at once (the caller reports 404/503).
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The target or proxy is not a SIP URI we can use.
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    /// The host has no address.
+    #[error("{host} does not resolve: {reason}")]
+    Unresolved { host: String, reason: String },
+    /// No listener of the needed transport and address family to send from.
+    #[error("no {0} listener to send from")]
+    NoTransport(String),
+    /// The stack is shutting down or full.
+    #[error("not taking calls now")]
+    Unavailable,
+}
+
+/// Places outbound calls through the stack's listeners. Cheap to clone.
+#[derive(Clone)]
+pub struct Dialer {
+    shared: Arc<Shared>,
+}
+
+impl Dialer {
+    /// Resolve the next hop and start a UAC dialog; nothing is sent until
+    /// [`CallHandle::invite`]. IP literals need no lookup; names are looked up (A/AAAA).
+    pub async fn dial(&self, spec: DialSpec) -> Result<OutgoingCall, DialError> {
+        let shared = &self.shared;
+        if !shared.accepting.load(Ordering::SeqCst)
+            || shared.dialogs.len() >= shared.config.max_calls
+        {
+            return Err(DialError::Unavailable);
+        }
+        let target = SipUri::parse(&spec.target)?;
+        let hop = match &spec.outbound_proxy {
+            Some(p) => SipUri::parse(p)?,
+            None => target.clone(),
+        };
+        if hop.secure || hop.transport.as_deref().is_some_and(|t| t != "udp") {
+            let t = hop.transport.clone().unwrap_or_else(|| "tls".into());
+            return Err(DialError::NoTransport(t));
+        }
+        let port = hop.port_or_default();
+        let addr = match hop.host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => tokio::net::lookup_host((hop.host.as_str(), port))
+                .await
+                .map_err(|e| DialError::Unresolved {
+                    host: hop.host.clone(),
+                    reason: e.to_string(),
+                })?
+                .next()
+                .ok_or_else(|| DialError::Unresolved {
+                    host: hop.host.clone(),
+                    reason: "no address".into(),
+                })?,
+        };
+        let socket = shared
+            .udp
+            .iter()
+            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == addr.is_ipv4()))
+            .cloned()
+            .ok_or_else(|| DialError::NoTransport("udp".into()))?;
+        let peer = Peer::Udp { socket, addr };
+        let media_address = shared
+            .config
+            .public_address
+            .unwrap_or_else(|| local_ip_towards(&peer));
+        let host = host_port(media_address, peer.local().port());
+        let tag = new_tag();
+        let local = Local {
+            tag: tag.clone(),
+            contact: format!("<sip:switchyard@{host}>"),
+            via_sent_by: host.clone(),
+            transport: Transport::Udp.via_name(),
+            user_agent: shared.config.user_agent.clone(),
+            reliable: false,
+        };
+        let user = spec
+            .from_user
+            .clone()
+            .unwrap_or_else(|| "switchyard".into());
+        let from_uri = format!("sip:{user}@{}", host_of_uri(&host));
+        let from = match spec.from_name.as_deref().filter(|n| !n.is_empty()) {
+            Some(n) => format!("\"{}\" <{from_uri}>", n.replace('"', "")),
+            None => format!("<{from_uri}>"),
+        };
+        let call_id = format!(
+            "{:016x}{:08x}@switchyard",
+            rand::random::<u64>(),
+            rand::random::<u32>()
+        );
+        let dial = Dial {
+            request_uri: target.to_string(),
+            from,
+            to: format!("<{target}>"),
+            call_id: call_id.clone(),
+            routes: spec
+                .outbound_proxy
+                .as_ref()
+                .map(|_| vec![format!("<{hop};lr>")])
+                .unwrap_or_default(),
+            credentials: spec.credentials.clone(),
+            headers: spec.headers.clone(),
+        };
+        let dialog = UacDialog::new(dial, addr, local, shared.config.timers, rand::random());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        shared.dialogs.insert(call_id.clone(), tx.clone());
+        tokio::spawn(run_dialog(
+            shared.clone(),
+            call_id.clone(),
+            dialog,
+            peer,
+            rx,
+            events_tx,
+        ));
+        Ok(OutgoingCall {
+            call_id,
+            handle: CallHandle { tx },
+            events: events_rx,
+            media_address,
+        })
+    }
+}
+
+/// The host of `host:port` (`[v6]:port` keeps its brackets).
+fn host_of_uri(host_port: &str) -> &str {
+    match host_port.rfind(':') {
+        Some(i) if !host_port[..i].ends_with(']') && host_port[..i].contains(':') => host_port,
+        Some(i) => &host_port[..i],
+        None => host_port,
+    }
 }
 
 struct Shared {
     config: SipConfig,
+    /// The UDP listeners, which outbound calls send from (so responses come back to them).
+    udp: Vec<Arc<UdpSocket>>,
     dialogs: DashMap<String, mpsc::UnboundedSender<DialogInput>>,
     calls: mpsc::Sender<IncomingCall>,
     accepting: AtomicBool,
@@ -135,15 +315,10 @@ impl SipStack {
         config: SipConfig,
     ) -> Result<(SipStack, mpsc::Receiver<IncomingCall>), SipError> {
         let (calls, rx) = mpsc::channel(4096);
-        let shared = Arc::new(Shared {
-            dialogs: DashMap::new(),
-            calls,
-            accepting: AtomicBool::new(true),
-            stats: Arc::new(SipStats::default()),
-            config: config.clone(),
-        });
         let mut tasks = Vec::new();
         let mut local = Vec::new();
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
         for l in &config.listen {
             let bind_err = |source| SipError::Bind {
                 addr: format!("{}:{}", l.transport.via_name().to_lowercase(), l.addr),
@@ -159,7 +334,7 @@ impl SipStack {
                         addr,
                     });
                     info!(%addr, "SIP listening on UDP");
-                    tasks.push(tokio::spawn(serve_udp(shared.clone(), socket)));
+                    udp.push(socket);
                 }
                 Transport::Tcp => {
                     let listener = TcpListener::bind(l.addr).await.map_err(bind_err)?;
@@ -169,9 +344,23 @@ impl SipStack {
                         addr,
                     });
                     info!(%addr, "SIP listening on TCP");
-                    tasks.push(tokio::spawn(serve_tcp(shared.clone(), listener)));
+                    tcp.push(listener);
                 }
             }
+        }
+        let shared = Arc::new(Shared {
+            dialogs: DashMap::new(),
+            calls,
+            accepting: AtomicBool::new(true),
+            stats: Arc::new(SipStats::default()),
+            config: config.clone(),
+            udp: udp.clone(),
+        });
+        for socket in udp {
+            tasks.push(tokio::spawn(serve_udp(shared.clone(), socket)));
+        }
+        for listener in tcp {
+            tasks.push(tokio::spawn(serve_tcp(shared.clone(), listener)));
         }
         Ok((
             SipStack {
@@ -190,6 +379,13 @@ impl SipStack {
 
     pub fn stats(&self) -> Arc<SipStats> {
         self.shared.stats.clone()
+    }
+
+    /// What places outbound calls through these listeners.
+    pub fn dialer(&self) -> Dialer {
+        Dialer {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Live dialogs (including ones lingering for retransmissions).
@@ -458,10 +654,97 @@ struct IncomingCallParts {
     offer: Option<Vec<u8>>,
 }
 
-async fn run_dialog(
+/// What the dialog task drives: a UAS or a UAC dialog.
+trait Machine: Send + 'static {
+    fn on_request(&mut self, now: Instant, r: InboundRequest);
+    fn on_response(&mut self, now: Instant, r: InboundResponse);
+    fn on_timeout(&mut self, now: Instant);
+    /// A command from the call.
+    fn command(&mut self, now: Instant, input: DialogInput);
+    fn poll_output(&mut self) -> Option<Output>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn is_finished(&self, now: Instant) -> bool;
+    /// What an ended dialog keeps to answer retransmissions, once it can be dropped.
+    fn tombstone(&self) -> Option<crate::dialog::Tombstone>;
+}
+
+impl Machine for UasDialog {
+    fn on_request(&mut self, now: Instant, r: InboundRequest) {
+        UasDialog::on_request(self, now, r)
+    }
+    fn on_response(&mut self, now: Instant, r: InboundResponse) {
+        UasDialog::on_response(self, now, r)
+    }
+    fn on_timeout(&mut self, now: Instant) {
+        UasDialog::on_timeout(self, now)
+    }
+    fn command(&mut self, now: Instant, input: DialogInput) {
+        match input {
+            DialogInput::Provisional(s, sdp) => self.provisional(s, sdp),
+            DialogInput::Answer(sdp) => self.answer(now, sdp),
+            DialogInput::Reject(s, reason) => self.reject(now, s, reason),
+            DialogInput::Hangup(s, reason) => self.hangup(now, s, reason),
+            DialogInput::AnswerReoffer(cseq, a) => self.answer_reoffer(now, cseq, a),
+            DialogInput::ReInvite(sdp) => self.reinvite(now, sdp),
+            DialogInput::Invite(_) | DialogInput::Request(_) | DialogInput::Response(_) => {}
+        }
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        UasDialog::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        UasDialog::poll_timeout(self)
+    }
+    fn is_finished(&self, now: Instant) -> bool {
+        UasDialog::is_finished(self, now)
+    }
+    fn tombstone(&self) -> Option<crate::dialog::Tombstone> {
+        UasDialog::tombstone(self)
+    }
+}
+
+impl Machine for UacDialog {
+    fn on_request(&mut self, now: Instant, r: InboundRequest) {
+        UacDialog::on_request(self, now, r)
+    }
+    fn on_response(&mut self, now: Instant, r: InboundResponse) {
+        UacDialog::on_response(self, now, r)
+    }
+    fn on_timeout(&mut self, now: Instant) {
+        UacDialog::on_timeout(self, now)
+    }
+    fn command(&mut self, now: Instant, input: DialogInput) {
+        match input {
+            DialogInput::Invite(sdp) => self.invite(now, sdp),
+            DialogInput::Hangup(_, reason) | DialogInput::Reject(_, reason) => {
+                self.hangup(now, reason.map(|r| r.header_value()))
+            }
+            DialogInput::AnswerReoffer(cseq, a) => self.answer_reoffer(now, cseq, a),
+            DialogInput::ReInvite(sdp) => self.reinvite(now, sdp),
+            DialogInput::Provisional(..)
+            | DialogInput::Answer(_)
+            | DialogInput::Request(_)
+            | DialogInput::Response(_) => {}
+        }
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        UacDialog::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        UacDialog::poll_timeout(self)
+    }
+    fn is_finished(&self, now: Instant) -> bool {
+        UacDialog::is_finished(self, now)
+    }
+    fn tombstone(&self) -> Option<crate::dialog::Tombstone> {
+        None
+    }
+}
+
+async fn run_dialog<M: Machine>(
     shared: Arc<Shared>,
     call_id: String,
-    mut dialog: UasDialog,
+    mut dialog: M,
     peer: Peer,
     mut inputs: mpsc::UnboundedReceiver<DialogInput>,
     events: mpsc::UnboundedSender<DialogEvent>,
@@ -505,11 +788,7 @@ async fn run_dialog(
         match input {
             DialogInput::Request(r) => dialog.on_request(now, *r),
             DialogInput::Response(r) => dialog.on_response(now, *r),
-            DialogInput::Provisional(s, sdp) => dialog.provisional(s, sdp),
-            DialogInput::Answer(sdp) => dialog.answer(now, sdp),
-            DialogInput::Reject(s, reason) => dialog.reject(now, s, reason),
-            DialogInput::Hangup(s, reason) => dialog.hangup(now, s, reason),
-            DialogInput::AnswerReoffer(cseq, a) => dialog.answer_reoffer(now, cseq, a),
+            command => dialog.command(now, command),
         }
     }
     shared.dialogs.remove(&call_id);

@@ -180,6 +180,11 @@ impl UacDialog {
     /// answered; `reason` is a `Reason` header value for the BYE.
     pub fn hangup(&mut self, now: Instant, reason: Option<String>) {
         match self.state {
+            UacState::Calling if self.sdp.is_empty() && self.invite.is_none() => {
+                // Nothing was sent: the call just does not happen.
+                self.state = UacState::Ended;
+                self.emit_terminated();
+            }
             UacState::Calling => {
                 self.bye_on_answer = Some(reason);
                 if matches!(self.cancel, Cancel::No) {

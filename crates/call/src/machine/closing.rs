@@ -192,7 +192,13 @@ impl CallCore {
         if self.finished || c.recording_until.is_some() {
             return;
         }
-        if self.legs.iter().any(|l| l.state != LegState::Ended) {
+        // The first leg must be over; other legs need only be going: their dialogs finish on
+        // their own (a leg that never rang cannot be cancelled before Timer B, RFC 3261 §9.1).
+        let over = |l: &Leg| match l.id {
+            LegId::FIRST => l.state == LegState::Ended,
+            _ => l.state.ending(),
+        };
+        if !self.legs.iter().all(over) {
             return;
         }
         self.finished = true;

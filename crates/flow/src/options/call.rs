@@ -229,6 +229,9 @@ pub struct ConnectOption {
     /// Hang up with the callee's cause when the bridge ends.
     #[serde(default)]
     pub relay_reason: bool,
+    /// Seconds the destinations ring before `noanswer`; `None` = 60.
+    #[serde(default)]
+    pub ring_timeout: Option<u64>,
 }
 
 /// `chatbot_talk`.

@@ -288,6 +288,11 @@ crate::action::action_table! {
                 Kind::Bool,
                 "Hang up with the callee's cause.",
             ),
+            opt(
+                "ring_timeout",
+                SECONDS,
+                "Seconds the destinations ring before `noanswer` (default 60).",
+            ),
         ]
     };
     ConversationSend(ConversationSendOption) => "conversation_send" [] {
