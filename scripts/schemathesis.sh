@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Property-based API test: schemathesis (PyPI) generates requests from /v1/openapi.json and
-# fails on any 5xx. Originate (POST /v1/calls) answers 501 by design until outbound calls
-# land, so it is excluded. Installs schemathesis into target/venv-schemathesis on first use.
+# fails on any 5xx. Originate (POST /v1/calls) is excluded: it places real SIP calls to the
+# generated addresses, and test traffic never leaves loopback (crates/server/tests/legs.rs
+# covers it). Installs schemathesis into target/venv-schemathesis on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/venv-schemathesis

@@ -145,11 +145,20 @@ pub struct StartBody {
     stop_types: Vec<String>,
 }
 
-pub async fn start_activeflow(
-    State(s): State<AppState>,
-    ApiJson(b): ApiJson<StartBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    let (flow_id, flow) = match (b.flow_id, b.actions) {
+/// The flow a request names (`flow_id`, stored) or gives (`actions`), loaded for this build.
+async fn requested_flow(
+    s: &AppState,
+    flow_id: Option<String>,
+    actions: Option<Value>,
+) -> Result<(String, flow::Flow), ApiError> {
+    let problems = |message: &str, p: Vec<flow::Problem>| {
+        ApiError::bad_request("invalid_flow", message.to_string()).with_details(
+            p.iter()
+                .map(|p| json!({"pointer": p.pointer, "message": p.message}))
+                .collect(),
+        )
+    };
+    match (flow_id, actions) {
         (Some(id), None) => {
             let Some(stored) = s.store.flow(&id).await? else {
                 return Err(ApiError::bad_request(
@@ -157,37 +166,28 @@ pub async fn start_activeflow(
                     format!("no flow with id {id:?}"),
                 ));
             };
-            let (f, _) = flow::load(&stored.document, &s.capabilities).map_err(|p| {
-                ApiError::bad_request(
-                    "invalid_flow",
-                    "the stored flow is not valid for this build",
-                )
-                .with_details(
-                    p.iter()
-                        .map(|p| json!({"pointer": p.pointer, "message": p.message}))
-                        .collect(),
-                )
-            })?;
-            (id, f)
+            let (f, _) = flow::load(&stored.document, &s.capabilities)
+                .map_err(|p| problems("the stored flow is not valid for this build", p))?;
+            Ok((id, f))
         }
         (None, Some(actions)) => {
             let doc = json!({"actions": actions});
-            let (f, _) = flow::load(&doc, &s.capabilities).map_err(|p| {
-                ApiError::bad_request("invalid_flow", "the actions are not valid").with_details(
-                    p.iter()
-                        .map(|p| json!({"pointer": p.pointer, "message": p.message}))
-                        .collect(),
-                )
-            })?;
-            (String::new(), f)
+            let (f, _) = flow::load(&doc, &s.capabilities)
+                .map_err(|p| problems("the actions are not valid", p))?;
+            Ok((String::new(), f))
         }
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "give exactly one of flow_id or actions",
-            ))
-        }
-    };
+        _ => Err(ApiError::bad_request(
+            "invalid_body",
+            "give exactly one of flow_id or actions",
+        )),
+    }
+}
+
+pub async fn start_activeflow(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<StartBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (flow_id, flow) = requested_flow(&s, b.flow_id, b.actions).await?;
     if let Some(u) = &b.webhook_uri {
         if !(u.starts_with("http://") || u.starts_with("https://")) {
             return Err(ApiError::bad_request(
@@ -328,6 +328,18 @@ pub struct Address {
     name: Option<String>,
 }
 
+impl Address {
+    fn to_flow(&self) -> flow::options::Address {
+        flow::options::Address {
+            address_type: Some(self.kind.clone()),
+            target: self.target.trim().to_string(),
+            target_name: self.target_name.clone(),
+            name: self.name.clone(),
+            detail: None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OriginateBody {
@@ -337,52 +349,38 @@ pub struct OriginateBody {
     actions: Option<Value>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    /// Seconds each destination may ring (default 60).
+    ring_timeout: Option<u64>,
 }
 
-/// Validates the request; placing the call arrives with outbound calls.
+/// Most destinations one request may call.
+const MAX_DESTINATIONS: usize = 100;
+
+/// Place one call per destination; each runs the flow once answered (legs.md §7).
 pub async fn originate(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<OriginateBody>,
-) -> Result<Json<Value>, ApiError> {
-    for a in std::iter::once(&b.source).chain(&b.destinations) {
+) -> Result<impl IntoResponse, ApiError> {
+    let addresses = std::iter::once(("/source".to_string(), &b.source)).chain(
+        b.destinations
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("/destinations/{i}"), a)),
+    );
+    for (pointer, a) in addresses {
         if !matches!(a.kind.as_str(), "tel" | "sip") || a.target.trim().is_empty() {
             return Err(ApiError::bad_request(
                 "invalid_address",
                 "an address needs type tel or sip and a target",
-            ));
+            )
+            .with_details(vec![json!({"pointer": pointer, "message": "type must be tel or sip, with a non-empty target"})]));
         }
-        let _ = (&a.target_name, &a.name);
     }
-    if b.destinations.is_empty() {
+    if b.destinations.is_empty() || b.destinations.len() > MAX_DESTINATIONS {
         return Err(ApiError::bad_request(
             "invalid_body",
-            "destinations is empty",
+            format!("destinations must have 1 to {MAX_DESTINATIONS} addresses"),
         ));
-    }
-    match (&b.flow_id, &b.actions) {
-        (Some(id), None) => {
-            if s.store.flow(id).await?.is_none() {
-                return Err(ApiError::bad_request(
-                    "unknown_flow",
-                    format!("no flow with id {id:?}"),
-                ));
-            }
-        }
-        (None, Some(actions)) => {
-            let report = flow::validate(&json!({"actions": actions}), &s.capabilities);
-            if !report.is_valid() {
-                return Err(ApiError::bad_request(
-                    "invalid_flow",
-                    "the actions are not valid",
-                ));
-            }
-        }
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "give exactly one of flow_id or actions",
-            ))
-        }
     }
     if b.variables.len() > 100 {
         return Err(ApiError::bad_request(
@@ -390,9 +388,50 @@ pub async fn originate(
             "at most 100 variables",
         ));
     }
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "the request is valid, but placing outbound calls arrives with the outbound-calls feature",
-    ))
+    let ring_timeout_ms = match b.ring_timeout {
+        Some(t) if !(1..=600).contains(&t) => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "ring_timeout is in seconds, 1 to 600",
+            ))
+        }
+        t => t.map(|t| t * 1000),
+    };
+    let (flow_id, flow) = requested_flow(&s, b.flow_id, b.actions).await?;
+    let flow = Arc::new(flow);
+    let variables: Vec<(String, String)> = b.variables.into_iter().collect();
+    let mut calls = Vec::new();
+    for (i, d) in b.destinations.iter().enumerate() {
+        let placed = s.control.originate(crate::CallToPlace {
+            flow_id: flow_id.clone(),
+            flow: flow.clone(),
+            source: b.source.to_flow(),
+            destination: d.to_flow(),
+            variables: variables.clone(),
+            ring_timeout_ms,
+        });
+        match placed {
+            Ok(id) => calls.push(json!({
+                "id": id,
+                "destination": {"type": d.kind, "target": d.target.trim()},
+                "status": "progressing",
+            })),
+            // Nothing is placed when the first destination is refused; later refusals are
+            // reported per destination (the calls before them are ringing already).
+            Err(e) if calls.is_empty() => {
+                return Err(
+                    ApiError::bad_request("not_placed", e.clone()).with_details(vec![
+                        json!({"pointer": format!("/destinations/{i}"), "message": e}),
+                    ]),
+                )
+            }
+            Err(e) => calls.push(json!({
+                "id": Value::Null,
+                "destination": {"type": d.kind, "target": d.target.trim()},
+                "status": "failed",
+                "error": e,
+            })),
+        }
+    }
+    Ok((StatusCode::CREATED, Json(json!({"calls": calls}))))
 }

@@ -98,6 +98,8 @@ pub trait CallControl: Send + Sync + 'static {
         webhook_uri: Option<String>,
         stop_types: Vec<String>,
     ) -> Result<String, String>;
+    /// Place a call that runs `call.flow` once answered; its id, or why not (a 400).
+    fn originate(&self, call: CallToPlace) -> Result<String, String>;
     /// Deliver an event to a parked `custom` action (custom-actions.md §1).
     fn resume_activeflow<'a>(
         &'a self,
@@ -106,6 +108,19 @@ pub trait CallControl: Send + Sync + 'static {
     ) -> BoxFuture<'a, ResumeResult>;
     /// A live event subscription; a `lagged` notice is delivered in-band when it falls behind.
     fn subscribe(&self) -> tokio::sync::mpsc::Receiver<LiveEvent>;
+}
+
+/// One call of `POST /v1/calls` (one per destination).
+#[derive(Debug, Clone)]
+pub struct CallToPlace {
+    pub flow_id: String,
+    pub flow: Arc<flow::Flow>,
+    /// Caller id.
+    pub source: flow::options::Address,
+    pub destination: flow::options::Address,
+    pub variables: Vec<(String, String)>,
+    /// How long it may ring; `None` = the server's default (60 s).
+    pub ring_timeout_ms: Option<u64>,
 }
 
 /// How the API checks and refreshes the definitions calls run from (flows, routes, custom

@@ -134,10 +134,10 @@ const ENDPOINTS: &[Endpoint] = &[
     (
         "post",
         "/v1/calls",
-        "Originate a call (not yet: 501 after validation)",
+        "Originate: one call per destination, each runs the flow once answered",
         Some("Originate"),
         "201",
-        "Created",
+        "Originated",
     ),
     (
         "post",
@@ -422,8 +422,12 @@ fn components() -> Value {
             "properties": {"type": {"type": "string"}, "payload": {}, "token": {"type": "string"}}, "required": ["type"]},
         "Originate": {"type": "object", "additionalProperties": false,
             "properties": {"source": address, "destinations": {"type": "array", "items": address, "minItems": 1},
-                "flow_id": {"type": "string"}, "actions": {"type": "array"}, "variables": vars},
+                "flow_id": {"type": "string"}, "actions": {"type": "array"}, "variables": vars,
+                "ring_timeout": {"type": "integer", "minimum": 1, "maximum": 600}},
             "required": ["source", "destinations"]},
+        "Originated": s(json!({"calls": {"type": "array", "items": s(json!({"id": {"type": ["string", "null"]},
+            "destination": address, "status": {"type": "string"}, "error": {"type": "string"}}), json!(["id", "destination", "status"]))}}),
+            json!(["calls"])),
         "Call": s(json!({"id": {"type": "string"}, "status": {"type": "string"}}), json!(["id", "status"])),
         "CallList": s(json!({"calls": {"type": "array", "items": schema_ref("Call")}}), json!(["calls"])),
         "Recording": s(json!({"id": {"type": "string"}}), json!(["id"])),
@@ -500,10 +504,6 @@ pub fn build() -> Value {
             ("404", "not found"),
         ] {
             op["responses"][code] = json!({"description": what,
-                "content": {"application/json": {"schema": schema_ref("Error")}}});
-        }
-        if *method == "post" && *path == "/v1/calls" {
-            op["responses"]["501"] = json!({"description": "not implemented yet",
                 "content": {"application/json": {"schema": schema_ref("Error")}}});
         }
         if path.ends_with("/stop")

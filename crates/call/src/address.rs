@@ -61,7 +61,7 @@ pub struct IncomingParty<'a> {
     pub headers: &'a [(String, String)],
 }
 
-/// The variables a call's activeflow starts with.
+/// The variables an incoming call's activeflow starts with.
 pub fn call_variables(
     party: IncomingParty<'_>,
     call_id: &str,
@@ -69,28 +69,58 @@ pub fn call_variables(
     flow_id: &str,
 ) -> Variables {
     let mut v = Variables::new();
-    let mut set = |k: &str, val: &str| v.set(k, val);
-    set("call.id", call_id);
-    set("call.direction", "incoming");
-    set("call.master_call_id", "");
-    set("call.status", "progressing");
-    set("call.digits", "");
-    set("call.sip.call_id", party.sip_call_id);
+    common(&mut v, "incoming", call_id, activeflow_id, flow_id);
+    v.set("call.sip.call_id", party.sip_call_id);
     for (prefix, header) in [("call.source", party.from), ("call.destination", party.to)] {
         let a = parse_address(header);
-        set(&format!("{prefix}.type"), a.kind);
-        set(&format!("{prefix}.target"), &a.target);
-        set(&format!("{prefix}.target_name"), &a.name);
-        set(&format!("{prefix}.name"), &a.name);
+        set_party(&mut v, prefix, a.kind, &a.target, &a.name);
     }
     for (name, value) in party.headers {
-        set(&format!("call.sip.header.{name}"), value);
+        v.set(format!("call.sip.header.{name}"), value.as_str());
     }
-    set("activeflow.id", activeflow_id);
-    set("activeflow.flow_id", flow_id);
-    set("activeflow.reference_type", "call");
-    set("activeflow.reference_id", call_id);
     v
+}
+
+/// The variables a placed call's activeflow starts with: `source` and `destination` as the
+/// request gave them (`tel` when it named no type).
+pub fn placed_call_variables(
+    source: &flow::options::Address,
+    destination: &flow::options::Address,
+    call_id: &str,
+    activeflow_id: &str,
+    flow_id: &str,
+) -> Variables {
+    let mut v = Variables::new();
+    common(&mut v, "outgoing", call_id, activeflow_id, flow_id);
+    for (prefix, a) in [("call.source", source), ("call.destination", destination)] {
+        let kind = a.address_type.as_deref().unwrap_or("tel");
+        let name = a.target_name.as_deref().or(a.name.as_deref()).unwrap_or("");
+        set_party(&mut v, prefix, kind, &a.target, name);
+    }
+    v
+}
+
+fn common(v: &mut Variables, direction: &str, call_id: &str, activeflow_id: &str, flow_id: &str) {
+    for (k, val) in [
+        ("call.id", call_id),
+        ("call.direction", direction),
+        ("call.master_call_id", ""),
+        ("call.status", "progressing"),
+        ("call.digits", ""),
+        ("activeflow.id", activeflow_id),
+        ("activeflow.flow_id", flow_id),
+        ("activeflow.reference_type", "call"),
+        ("activeflow.reference_id", call_id),
+    ] {
+        v.set(k, val);
+    }
+}
+
+fn set_party(v: &mut Variables, prefix: &str, kind: &str, target: &str, name: &str) {
+    v.set(format!("{prefix}.type"), kind);
+    v.set(format!("{prefix}.target"), target);
+    v.set(format!("{prefix}.target_name"), name);
+    v.set(format!("{prefix}.name"), name);
 }
 
 #[cfg(test)]

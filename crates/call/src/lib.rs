@@ -74,7 +74,9 @@ pub use ids::IdSource;
 pub use info::info_digit;
 pub use io::{ApiAnswer, IoId, IoRequest, IoResult, PromptSource, Trigger};
 pub use leg::{Direction, Leg, LegId, LegState, MediaError, MediaState};
-pub use machine::{Admission, CallCore, CoreConfig, Headless, Identity, Incoming};
+pub use machine::{
+    Admission, CallCore, CoreConfig, Headless, Identity, Incoming, Outgoing, ORIGINATE_RING_MS,
+};
 pub use output::{DialRequest, LegEvent, Output, SipCommand};
 pub use park::{parks, ResumeError, ResumeEvent, ResumeOutcome, DEFAULT_TIMEOUT_MS};
 pub use record::{CallRecord, CurrentAction, Executed, Snapshot};

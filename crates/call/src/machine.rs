@@ -21,6 +21,9 @@ use sdp::LocalMedia;
 
 mod closing;
 mod first_leg;
+mod outgoing;
+
+pub use outgoing::{Outgoing, ORIGINATE_RING_MS};
 
 use crate::address::{call_variables, parse_address, IncomingParty};
 use crate::cause::{CallOutcome, HangupCause};
@@ -175,6 +178,8 @@ pub struct CallCore {
     outcome: Option<CallOutcome>,
     /// The first leg ended from the far side.
     remote_end: bool,
+    /// A call we placed rings until then (monotonic ms); its flow starts on the answer.
+    awaiting_answer: Option<u64>,
     finished: bool,
 }
 
@@ -196,6 +201,7 @@ impl CallCore {
             closing: None,
             outcome: None,
             remote_end: false,
+            awaiting_answer: None,
             finished: false,
         }
     }
@@ -312,7 +318,7 @@ impl CallCore {
         let Some(af) = self.activeflow.as_ref() else {
             return;
         };
-        if self.finished || self.closing.is_some() {
+        if self.finished || self.closing.is_some() || self.placing() {
             return;
         }
         if self.observed {
@@ -328,7 +334,10 @@ impl CallCore {
 
     /// The first leg's RTP session could not start: the call is refused with 500.
     pub fn media_failed(&mut self, leg: LegId, now: Clock) {
-        if leg == LegId::FIRST && self.closing.is_none() && !self.finished {
+        if leg == LegId::FIRST && self.placing() {
+            self.awaiting_answer = None;
+            self.not_answered(HangupCause::MediaError, CallOutcome::Failed, now);
+        } else if leg == LegId::FIRST && self.closing.is_none() && !self.finished {
             self.activeflow = None;
             self.refuse(HangupCause::MediaError, CallOutcome::Failed, now);
         }
@@ -359,7 +368,10 @@ impl CallCore {
         let closing = self
             .closing
             .and_then(|c| c.recording_until.or(c.legs_until));
-        [job, closing].into_iter().flatten().min()
+        [job, closing, self.awaiting_answer]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The call and its activeflow are over: nothing more will come out.
@@ -430,6 +442,10 @@ impl CallCore {
         if leg != LegId::FIRST {
             self.job_on_leg(leg, event, now);
             self.check_closed(now);
+            return;
+        }
+        if self.placing() {
+            self.placed_leg_event(event, now);
             return;
         }
         match event {
@@ -507,6 +523,10 @@ impl CallCore {
 
     /// An outbound leg's media is ready: its offer goes out in the INVITE.
     pub fn handle_leg_media(&mut self, leg: LegId, local: LocalMedia, now: Clock) {
+        if leg == LegId::FIRST && self.placing() {
+            self.first_leg_media(local);
+            return;
+        }
         self.job_on_leg_media(leg, local, now);
     }
 
@@ -516,6 +536,7 @@ impl CallCore {
             return;
         }
         self.job_on_timeout(now);
+        self.ring_timeout(now);
         if let Some(c) = self.closing.as_mut() {
             if c.recording_until.is_some_and(|t| now.mono_ms >= t) {
                 c.recording_until = None;
@@ -531,6 +552,10 @@ impl CallCore {
 
     /// Stop the activeflow now (the API): its end reason is `api`; a call is hung up.
     pub fn stop(&mut self, now: Clock) {
+        if self.placing() {
+            self.cancel_placed(now);
+            return;
+        }
         let Some(af) = self.activeflow.as_mut() else {
             return;
         };
@@ -660,7 +685,7 @@ impl CallCore {
         }
     }
 
-    fn call_event(&mut self, make: fn(CallRecord) -> Event, now: Clock) {
+    pub(super) fn call_event(&mut self, make: fn(CallRecord) -> Event, now: Clock) {
         self.outputs.push_back(Output::CallUpdated);
         if !self.observed {
             return;

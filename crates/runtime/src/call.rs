@@ -91,6 +91,73 @@ pub(crate) fn start_headless(
     Ok(id)
 }
 
+/// Place a call (`POST /v1/calls`): its task dials, and runs the flow once answered. The
+/// call's id, or why it cannot be placed.
+pub(crate) fn start_outgoing(
+    services: &Arc<Services>,
+    req: crate::OriginateRequest,
+) -> Result<String, crate::OriginateError> {
+    use crate::OriginateError;
+    let kind = req.destination.address_type.as_deref().unwrap_or("tel");
+    if kind != "sip" {
+        return Err(OriginateError::NoRoute(format!(
+            "no route for {kind} destinations: only sip destinations can be called directly"
+        )));
+    }
+    if services.dialer.is_none() {
+        return Err(OriginateError::NoRoute(
+            "this server has no SIP stack to place calls with".into(),
+        ));
+    }
+    flow::Variables::new()
+        .merge_external(req.variables.clone())
+        .map_err(|p| OriginateError::Variables(p.message))?;
+    let call_id = uuid::Uuid::new_v4().to_string();
+    let activeflow_id = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let core = CallCore::outgoing(
+        call::Outgoing {
+            call_id: call_id.clone(),
+            activeflow_id: activeflow_id.clone(),
+            source: req.source,
+            destination: req.destination,
+            flow_id: req.flow_id.clone(),
+            flow: req.flow,
+            variables: req.variables,
+            ring_timeout_ms: req.ring_timeout_ms.unwrap_or(call::ORIGINATE_RING_MS),
+        },
+        services.core_config(&req.flow_id),
+        rand::random(),
+        clock(started),
+    );
+    let (control_tx, control) = mpsc::unbounded_channel();
+    let mut shell = Shell::new(services.clone(), core, control, started);
+    if let Some(record) = shell.core.record() {
+        let state = Arc::new(CallState::new(record.clone(), control_tx.clone()));
+        services.live.calls.insert(call_id.clone(), state.clone());
+        shell.state = Some(state);
+    }
+    services.live.activeflows.insert(activeflow_id, control_tx);
+    let span = tracing::info_span!("call", call_id = %call_id);
+    let services = services.clone();
+    services
+        .metrics
+        .active_calls
+        .fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(
+        async move {
+            shell.start();
+            shell.run().await;
+            services
+                .metrics
+                .active_calls
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+        .instrument(span),
+    );
+    Ok(call_id)
+}
+
 fn clock(started: Instant) -> flow::Clock {
     flow::Clock {
         wall: chrono::Utc::now(),
@@ -329,6 +396,10 @@ impl Shell {
                 Output::ActiveflowEnded(snapshot) => self.activeflow_ended(*snapshot),
                 Output::CallEnded { record, outcome } => {
                     let live = &self.services.live;
+                    // A placed call that was never answered ran no activeflow to remove it.
+                    if let Some(af) = &record.activeflow_id {
+                        live.activeflows.remove(af);
+                    }
                     live.ended_calls
                         .insert(record.id.clone(), (*record).clone());
                     live.calls.remove(&record.id);

@@ -50,6 +50,30 @@ pub enum TryRequestError {
     NoStore,
 }
 
+/// Why a call was not placed: answer 400 with the message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OriginateError {
+    /// A variable is refused under the external-variable rules (flows.md §3).
+    #[error("{0}")]
+    Variables(String),
+    /// Nothing routes this destination.
+    #[error("{0}")]
+    NoRoute(String),
+}
+
+/// One call to place (`POST /v1/calls` gives one per destination).
+#[derive(Debug, Clone)]
+pub struct OriginateRequest {
+    pub flow: Arc<flow::Flow>,
+    pub flow_id: String,
+    /// Caller id.
+    pub source: flow::options::Address,
+    pub destination: flow::options::Address,
+    pub variables: Vec<(String, String)>,
+    /// How long it may ring; `None` = [`call::ORIGINATE_RING_MS`].
+    pub ring_timeout_ms: Option<u64>,
+}
+
 /// What `POST /v1/activeflows` asks for: a flow to run without a call.
 #[derive(Debug, Clone)]
 pub struct HeadlessRequest {
@@ -222,6 +246,11 @@ impl Runtime {
     /// Start an activeflow without a call; its id, or why not.
     pub fn start_activeflow(&self, req: HeadlessRequest) -> Result<String, StartActiveflowError> {
         crate::call::start_headless(&self.services, req)
+    }
+
+    /// Place a call that runs `req.flow` once answered; the call's id, or why not.
+    pub fn originate(&self, req: OriginateRequest) -> Result<String, OriginateError> {
+        crate::call::start_outgoing(&self.services, req)
     }
 
     /// Deliver an event to a parked `custom` action; `None` when the activeflow is not live.

@@ -35,6 +35,9 @@ mod sounds;
 mod tts;
 
 pub use config::Config;
-pub use engine::{HeadlessRequest, Runtime, StartActiveflowError, StartError, TryRequestError};
+pub use engine::{
+    HeadlessRequest, OriginateError, OriginateRequest, Runtime, StartActiveflowError, StartError,
+    TryRequestError,
+};
 pub use events::LIVE_QUEUE;
 pub use perform::Standalone;

@@ -64,6 +64,19 @@ impl api::CallControl for Control {
             .map_err(|e| e.to_string())
     }
 
+    fn originate(&self, call: api::CallToPlace) -> Result<String, String> {
+        self.runtime
+            .originate(runtime::OriginateRequest {
+                flow: call.flow,
+                flow_id: call.flow_id,
+                source: call.source,
+                destination: call.destination,
+                variables: call.variables,
+                ring_timeout_ms: call.ring_timeout_ms,
+            })
+            .map_err(|e| e.to_string())
+    }
+
     fn resume_activeflow<'a>(
         &'a self,
         id: &'a str,

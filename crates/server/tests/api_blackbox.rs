@@ -162,8 +162,13 @@ fn bad_requests_get_the_error_format() {
         "/v1/calls",
         &json!({"source": {"type": "tel", "target": "+1555"}, "destinations": [{"type": "tel", "target": "+1666"}], "flow_id": "main"}),
     );
-    assert_eq!(originate.status, 501);
-    assert_eq!(originate.json()["error"]["code"], "not_implemented");
+    // No trunk is configured: a tel destination has no route, and nothing is placed.
+    assert_eq!(originate.status, 400);
+    assert_eq!(originate.json()["error"]["code"], "not_placed");
+    assert_eq!(
+        originate.json()["error"]["details"][0]["pointer"],
+        "/destinations/0"
+    );
     let bad_originate = post(
         &s,
         "/v1/calls",

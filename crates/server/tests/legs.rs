@@ -1,6 +1,8 @@
-//! Calls with a second leg (`connect`), against real sipp callees on loopback: the bridge
-//! carries the callee's audio to the caller, paced; ring-all cancels the losers; busy and no
-//! answer give their results and the flow goes on.
+//! Outbound legs against real callees on loopback (sipp, and a raw-socket callee that reads
+//! our RTP). `connect`: the bridge carries the callee's audio to the caller, paced; ring-all
+//! cancels the losers; busy and no answer give their results and the flow goes on.
+//! `POST /v1/calls`: the flow runs once the callee answers; busy and ring-out end the call
+//! without one.
 
 mod support;
 
@@ -384,4 +386,209 @@ fn a_destination_that_does_not_answer_at_all_fails_the_connect() {
     let af = last_activeflow(&s);
     assert_eq!(af["variables"]["branch"], "noanswer", "{af}");
     drop(silent);
+}
+
+/// `POST /v1/calls` with `body`; the reply.
+fn originate(s: &Server, body: Value) -> support::HttpReply {
+    http(
+        s.api_port,
+        "POST",
+        "/v1/calls",
+        Some(body.to_string().as_bytes()),
+        &[],
+    )
+}
+
+/// The call `id` once it has ended.
+fn ended_call(s: &Server, id: &str) -> Value {
+    let path = format!("/v1/calls/{id}");
+    assert!(
+        s.wait_for(Duration::from_secs(15), |s| {
+            http(s.api_port, "GET", &path, None, &[]).json()["status"] == "ended"
+        }),
+        "the call did not end:\n{}",
+        s.log()
+    );
+    http(s.api_port, "GET", &path, None, &[]).json()
+}
+
+#[test]
+fn an_originated_call_runs_its_flow_once_answered_and_the_callee_hears_it() {
+    let callee = support::raw::Callee::bind();
+    let s = Server::start(ServerOptions::default());
+    let reply = originate(
+        &s,
+        json!({
+            "source": {"type": "tel", "target": "+15550001"},
+            "destinations": [{"type": "sip", "target": callee.uri()}],
+            "actions": [
+                {"type": "talk", "option": {"text": "Hello ${name}, this is switchyard calling."}},
+                {"type": "hangup"}
+            ],
+            "variables": {"name": "Ada"},
+            "ring_timeout": 20
+        }),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let call = &reply.json()["calls"][0];
+    assert_eq!(call["status"], "progressing");
+    assert_eq!(call["destination"]["target"], callee.uri().as_str());
+    let id = call["id"].as_str().unwrap().to_string();
+    let invite = callee.answer(300);
+    assert!(
+        invite.contains("+15550001"),
+        "the caller id is the source:\n{invite}"
+    );
+    assert!(
+        invite.contains("m=audio "),
+        "the INVITE carries our offer:\n{invite}"
+    );
+    // The prompt reaches the callee: voiced frames, from the answer on.
+    let frames = support::raw::collect(&callee.rtp, 1500);
+    let voiced = frames
+        .iter()
+        .filter(|(pt, _, _, p)| {
+            *pt == 0 && {
+                let pcm: Vec<f64> = p.iter().map(|&b| ulaw_decode(b)).collect();
+                pcm.iter().map(|x| x * x).sum::<f64>() / pcm.len() as f64 > 1e4
+            }
+        })
+        .count();
+    assert!(
+        voiced > 10,
+        "{voiced} voiced frames of {}\n{}",
+        frames.len(),
+        s.log()
+    );
+    assert!(
+        callee.answer_bye(Duration::from_secs(15)),
+        "no BYE after the flow's hangup\n{}",
+        s.log()
+    );
+    let record = ended_call(&s, &id);
+    assert_eq!(record["direction"], "outgoing", "{record}");
+    assert_eq!(record["hangup_side"], "switchyard", "{record}");
+    assert!(record["answered_at"].is_string(), "{record}");
+    let af = http(
+        s.api_port,
+        "GET",
+        &format!(
+            "/v1/activeflows/{}",
+            record["activeflow_id"].as_str().unwrap()
+        ),
+        None,
+        &[],
+    )
+    .json();
+    assert_eq!(af["variables"]["call.direction"], "outgoing", "{af}");
+    let types: Vec<&str> = af["executed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["type"].as_str())
+        .collect();
+    assert_eq!(types, ["talk", "hangup"], "{af}");
+}
+
+#[test]
+fn an_originated_call_to_a_busy_callee_ends_rejected_without_its_flow() {
+    let busy = Callee::start("uas_busy.xml", &[]);
+    let s = Server::start(ServerOptions::default());
+    let reply = originate(
+        &s,
+        json!({
+            "source": {"type": "tel", "target": "+15550001"},
+            "destinations": [{"type": "sip", "target": busy.uri()}],
+            "actions": [{"type": "talk", "option": {"text": "never said"}}]
+        }),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let id = reply.json()["calls"][0]["id"].as_str().unwrap().to_string();
+    assert!(busy.finished(Duration::from_secs(5)), "{}", s.log());
+    let record = ended_call(&s, &id);
+    assert_eq!(record["outcome"], "rejected", "{record}");
+    assert_eq!(record["hangup_cause"], "busy", "{record}");
+    assert_eq!(record["hangup_side"], "callee", "{record}");
+    assert!(record["answered_at"].is_null(), "{record}");
+}
+
+#[test]
+fn an_originated_call_nobody_answers_is_cancelled_at_its_ring_timeout() {
+    let ringing = Callee::start("uas_ring_cancel.xml", &[]);
+    let s = Server::start(ServerOptions::default());
+    let started = Instant::now();
+    let reply = originate(
+        &s,
+        json!({
+            "source": {"type": "tel", "target": "+15550001"},
+            "destinations": [{"type": "sip", "target": ringing.uri()}],
+            "actions": [{"type": "talk", "option": {"text": "never said"}}],
+            "ring_timeout": 1
+        }),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let id = reply.json()["calls"][0]["id"].as_str().unwrap().to_string();
+    assert!(
+        ringing.finished(Duration::from_secs(5)),
+        "the callee did not see CANCEL:\n{}",
+        s.log()
+    );
+    let record = ended_call(&s, &id);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(record["hangup_cause"], "noanswer", "{record}");
+    assert_eq!(record["outcome"], "rejected", "{record}");
+}
+
+#[test]
+fn hanging_up_an_originated_call_while_it_rings_cancels_it() {
+    let ringing = Callee::start("uas_ring_cancel.xml", &[]);
+    let s = Server::start(ServerOptions::default());
+    let reply = originate(
+        &s,
+        json!({
+            "source": {"type": "tel", "target": "+15550001"},
+            "destinations": [{"type": "sip", "target": ringing.uri()}],
+            "actions": [{"type": "talk", "option": {"text": "never said"}}],
+            "ring_timeout": 30
+        }),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let id = reply.json()["calls"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/calls/{id}");
+    assert!(
+        s.wait_for(Duration::from_secs(5), |s| {
+            http(s.api_port, "GET", &path, None, &[]).json()["status"] == "ringing"
+        }),
+        "{}",
+        s.log()
+    );
+    let hangup = http(s.api_port, "POST", &format!("{path}/hangup"), None, &[]);
+    assert_eq!(hangup.status, 202);
+    assert!(
+        ringing.finished(Duration::from_secs(5)),
+        "the callee did not see CANCEL:\n{}",
+        s.log()
+    );
+    let record = ended_call(&s, &id);
+    assert_eq!(record["outcome"], "cancelled", "{record}");
 }

@@ -15,7 +15,7 @@ use crate::record::Snapshot;
 /// How long the end of a call waits for a running recording to be handed back.
 const RECORDING_FLUSH_MS: u64 = 2_000;
 /// How long the end of a call waits for its dialogs to end after hanging them up (Timer F).
-const DIALOG_END_MS: u64 = 40_000;
+pub(super) const DIALOG_END_MS: u64 = 40_000;
 
 /// The end of the call, in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,8 +207,13 @@ impl CallCore {
             .and_then(|l| l.cause)
             .unwrap_or(HangupCause::FlowEnded);
         let outcome = self.outcome.unwrap_or(CallOutcome::Completed);
+        let placed = first.is_some_and(|l| l.direction == Direction::Outgoing);
         let side = if self.remote_end {
-            "caller"
+            if placed {
+                "callee"
+            } else {
+                "caller"
+            }
         } else {
             "switchyard"
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use call::{
     Admission, CallCore, CoreConfig, Headless, Incoming, IoId, IoRequest, IoResult, LegEvent,
-    LegId, Output, SipCommand,
+    LegId, Outgoing, Output, SipCommand,
 };
 use chrono::{DateTime, Utc};
 use flow::{Clock, Completion};
@@ -113,6 +113,35 @@ impl Rig {
             }),
         };
         let mut rig = Rig::with(CallCore::incoming(incoming, config, 7, now));
+        rig.core.start(now);
+        rig.drain();
+        rig
+    }
+
+    /// A call we place to `sip:bob@127.0.0.1:5070` that runs `actions` once answered.
+    pub fn originate(actions: serde_json::Value, ring_timeout_ms: u64) -> Rig {
+        let now = Clock {
+            wall: epoch(),
+            mono_ms: 0,
+        };
+        let address = |kind: &str, target: &str| flow::options::Address {
+            address_type: Some(kind.into()),
+            target: target.into(),
+            target_name: None,
+            name: None,
+            detail: None,
+        };
+        let o = Outgoing {
+            call_id: "call-o".into(),
+            activeflow_id: "af-o".into(),
+            source: address("tel", "+15550001"),
+            destination: address("sip", "sip:bob@127.0.0.1:5070"),
+            flow_id: "main".into(),
+            flow: flow(actions),
+            variables: vec![("campaign".into(), "winter".into())],
+            ring_timeout_ms,
+        };
+        let mut rig = Rig::with(CallCore::outgoing(o, Rig::config(), 7, now));
         rig.core.start(now);
         rig.drain();
         rig

@@ -109,3 +109,116 @@ pub fn event_packet(
     p.extend_from_slice(&duration.to_be_bytes());
     p
 }
+
+/// A raw-socket SIP callee: answers one INVITE with PCMU, so the test reads what the server
+/// sends over RTP itself.
+pub struct Callee {
+    pub sip: UdpSocket,
+    pub rtp: UdpSocket,
+}
+
+/// The header lines of `msg` named `name` (case-insensitive), each ending in CRLF.
+fn headers(msg: &str, name: &str) -> String {
+    msg.lines()
+        .filter(|l| {
+            l.split_once(':')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect()
+}
+
+impl Callee {
+    pub fn bind() -> Callee {
+        let sip = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sip.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        Callee {
+            sip,
+            rtp: UdpSocket::bind("127.0.0.1:0").unwrap(),
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!(
+            "sip:bob@127.0.0.1:{}",
+            self.sip.local_addr().unwrap().port()
+        )
+    }
+
+    /// The next request whose method is `method` within `within`, and where it came from.
+    pub fn request(
+        &self,
+        method: &str,
+        within: Duration,
+    ) -> Option<(String, std::net::SocketAddr)> {
+        let mut buf = vec![0u8; 8192];
+        let start = Instant::now();
+        while start.elapsed() < within {
+            let Ok((n, from)) = self.sip.recv_from(&mut buf) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.starts_with(&format!("{method} ")) {
+                return Some((text, from));
+            }
+        }
+        None
+    }
+
+    /// A response to `request` with `status` and the lines in `extra`, To-tagged.
+    pub fn respond(&self, request: &str, to: std::net::SocketAddr, status: &str, extra: &str) {
+        let to_header = headers(request, "to");
+        let tagged = if to_header.contains("tag=") {
+            to_header
+        } else {
+            format!("{};tag=callee1\r\n", to_header.trim_end())
+        };
+        let msg = format!(
+            "SIP/2.0 {status}\r\n{}{}{tagged}{}{}{extra}",
+            headers(request, "via"),
+            headers(request, "from"),
+            headers(request, "call-id"),
+            headers(request, "cseq"),
+        );
+        let msg = if extra.is_empty() {
+            format!("{msg}Content-Length: 0\r\n\r\n")
+        } else {
+            msg
+        };
+        self.sip.send_to(msg.as_bytes(), to).unwrap();
+    }
+
+    /// Wait for the INVITE, ring `ring_ms`, answer with PCMU at our RTP socket. The INVITE.
+    pub fn answer(&self, ring_ms: u64) -> String {
+        let (invite, from) = self
+            .request("INVITE", Duration::from_secs(5))
+            .expect("an INVITE");
+        self.respond(&invite, from, "180 Ringing", "");
+        std::thread::sleep(Duration::from_millis(ring_ms));
+        let port = self.rtp.local_addr().unwrap().port();
+        let sip_port = self.sip.local_addr().unwrap().port();
+        let body = format!(
+            "v=0\r\no=callee 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+        );
+        let extra = format!(
+            "Contact: <sip:bob@127.0.0.1:{sip_port}>\r\nContent-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.respond(&invite, from, "200 OK", &extra);
+        invite
+    }
+
+    /// Wait for the server's BYE and answer it 200; whether it came.
+    pub fn answer_bye(&self, within: Duration) -> bool {
+        match self.request("BYE", within) {
+            Some((bye, from)) => {
+                self.respond(&bye, from, "200 OK", "");
+                true
+            }
+            None => false,
+        }
+    }
+}
