@@ -5,7 +5,7 @@ CONFIG ?= config/switchyard.toml
 
 # Debian packages: what the server needs to run, and what the tests drive it with.
 RUN_PACKAGES := espeak-ng
-TEST_PACKAGES := espeak-ng sox sip-tester baresip tshark postgresql python3-venv curl
+TEST_PACKAGES := espeak-ng sox sip-tester baresip tshark postgresql python3-venv curl kamailio
 
 .PHONY: run test bench deps deps-run deps-test build check lint purity clean
 

@@ -419,18 +419,31 @@ pub async fn originate(
             // Nothing is placed when the first destination is refused; later refusals are
             // reported per destination (the calls before them are ringing already).
             Err(e) if calls.is_empty() => {
-                return Err(
-                    ApiError::bad_request("not_placed", e.clone()).with_details(vec![
-                        json!({"pointer": format!("/destinations/{i}"), "message": e}),
-                    ]),
-                )
+                let (status, code, message) = match e {
+                    crate::NotPlaced::Invalid(m) => (StatusCode::BAD_REQUEST, "not_placed", m),
+                    crate::NotPlaced::Forbidden(m) => {
+                        (StatusCode::FORBIDDEN, "forbidden_destination", m)
+                    }
+                    crate::NotPlaced::Limited(m) => {
+                        (StatusCode::TOO_MANY_REQUESTS, "trunk_limit", m)
+                    }
+                };
+                let detail = json!({"pointer": format!("/destinations/{i}"), "message": message});
+                return Err(ApiError::new(status, code, message).with_details(vec![detail]));
             }
-            Err(e) => calls.push(json!({
-                "id": Value::Null,
-                "destination": {"type": d.kind, "target": d.target.trim()},
-                "status": "failed",
-                "error": e,
-            })),
+            Err(e) => {
+                let message = match e {
+                    crate::NotPlaced::Invalid(m)
+                    | crate::NotPlaced::Forbidden(m)
+                    | crate::NotPlaced::Limited(m) => m,
+                };
+                calls.push(json!({
+                    "id": Value::Null,
+                    "destination": {"type": d.kind, "target": d.target.trim()},
+                    "status": "failed",
+                    "error": message,
+                }))
+            }
         }
     }
     Ok((StatusCode::CREATED, Json(json!({"calls": calls}))))

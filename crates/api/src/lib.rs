@@ -14,6 +14,7 @@ mod openapi;
 mod recordings;
 mod secrets;
 mod stream;
+mod trunks;
 
 pub use error::{ApiError, ApiJson};
 
@@ -98,8 +99,8 @@ pub trait CallControl: Send + Sync + 'static {
         webhook_uri: Option<String>,
         stop_types: Vec<String>,
     ) -> Result<String, String>;
-    /// Place a call that runs `call.flow` once answered; its id, or why not (a 400).
-    fn originate(&self, call: CallToPlace) -> Result<String, String>;
+    /// Place a call that runs `call.flow` once answered; its id, or why not.
+    fn originate(&self, call: CallToPlace) -> Result<String, NotPlaced>;
     /// Deliver an event to a parked `custom` action (custom-actions.md §1).
     fn resume_activeflow<'a>(
         &'a self,
@@ -121,6 +122,17 @@ pub struct CallToPlace {
     pub variables: Vec<(String, String)>,
     /// How long it may ring; `None` = the server's default (60 s).
     pub ring_timeout_ms: Option<u64>,
+}
+
+/// Why a call of `POST /v1/calls` was not placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotPlaced {
+    /// Bad variables, or nothing routes the destination (400).
+    Invalid(String),
+    /// `[outbound] allow` fences the number off (403).
+    Forbidden(String),
+    /// The trunk is at its `max_calls`/`max_cps` (429).
+    Limited(String),
 }
 
 /// How the API checks and refreshes the definitions calls run from (flows, routes, custom
@@ -145,6 +157,14 @@ pub trait Catalog: Send + Sync + 'static {
     fn check_api_action(&self, doc: &serde_json::Value) -> Result<(), Problems>;
     /// The API actions changed in the store: reload them.
     fn api_actions_changed(&self) -> BoxFuture<'_, ()>;
+    /// Every trunk in service (config and API), with registration state; no passwords.
+    fn trunks(&self) -> Vec<serde_json::Value>;
+    /// Whether the trunk `name` comes from the config file.
+    fn trunk_from_config(&self, name: &str) -> bool;
+    /// Check a trunk definition.
+    fn check_trunk(&self, doc: &serde_json::Value) -> Result<(), Problems>;
+    /// The trunks changed in the store: put them in service.
+    fn trunks_changed(&self) -> BoxFuture<'_, ()>;
     /// Definitions loaded from files (`custom_actions.dir`): `(name, version)`.
     fn file_custom_actions(&self) -> Vec<(String, String)>;
     /// The library changed in the store: reload it.
@@ -250,6 +270,13 @@ pub fn router(state: AppState) -> Router {
             get(api_actions::get_one)
                 .put(api_actions::update)
                 .delete(api_actions::delete),
+        )
+        .route("/trunks", post(trunks::create).get(trunks::list))
+        .route(
+            "/trunks/{name}",
+            get(trunks::get_one)
+                .put(trunks::update)
+                .delete(trunks::delete),
         )
         .route("/events", get(stream::events))
         .route("/openapi.json", get(openapi::document))

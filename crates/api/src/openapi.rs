@@ -287,6 +287,46 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
     (
         "post",
+        "/v1/trunks",
+        "Create a trunk (put in service at once; registers when asked)",
+        Some("Trunk"),
+        "201",
+        "TrunkState",
+    ),
+    (
+        "get",
+        "/v1/trunks",
+        "Every trunk in service, config and API, with registration state",
+        None,
+        "200",
+        "TrunkList",
+    ),
+    (
+        "get",
+        "/v1/trunks/{name}",
+        "One trunk with its registration state",
+        None,
+        "200",
+        "TrunkState",
+    ),
+    (
+        "put",
+        "/v1/trunks/{name}",
+        "Create or replace a trunk (replaces a config trunk of that name)",
+        Some("Trunk"),
+        "200",
+        "TrunkState",
+    ),
+    (
+        "delete",
+        "/v1/trunks/{name}",
+        "Delete an API trunk (a config trunk it replaced comes back)",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
         "/v1/api-requests/test",
         "Run an api_request outside a call and show the captures",
         Some("ApiRequestTest"),
@@ -399,6 +439,22 @@ fn components() -> Value {
     let vars =
         json!({"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 100});
     let (flow_schema, flow_defs) = flow_schemas();
+    let trunk = json!({"type": "object", "additionalProperties": false,
+        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+            "address": {"type": "string"}, "outbound_proxy": {"type": "string"},
+            "username": {"type": "string"}, "password": {"type": "string"},
+            "register": {"type": "boolean"}, "expires": {"type": "integer", "minimum": 60, "maximum": 86400},
+            "prefixes": {"type": "array", "items": {"type": "string"}},
+            "from_user": {"type": "string"},
+            "inbound_sources": {"type": "array", "items": {"type": "string"}},
+            "max_calls": {"type": "integer", "minimum": 0}, "max_cps": {"type": "integer", "minimum": 0}},
+        "required": ["name", "address"]});
+    let trunk_state = s(
+        json!({"name": {"type": "string"}, "origin": {"enum": ["config", "api"]},
+            "password_set": {"type": "boolean"}, "active_calls": {"type": "integer"},
+            "registration": s(json!({"state": {"type": "string"}}), json!(["state"]))}),
+        json!(["name", "origin", "registration", "active_calls"]),
+    );
     let mut all = json!({
         "Flow": flow_schema,
         "FlowList": s(json!({"flows": {"type": "array", "items": {"type": "object"}}}), json!(["flows"])),
@@ -467,6 +523,15 @@ fn components() -> Value {
     });
     if let Some(o) = all.as_object_mut() {
         o.extend(flow_defs);
+        o.insert("Trunk".into(), trunk);
+        o.insert("TrunkState".into(), trunk_state);
+        o.insert(
+            "TrunkList".into(),
+            s(
+                json!({"trunks": {"type": "array", "items": schema_ref("TrunkState")}}),
+                json!(["trunks"]),
+            ),
+        );
     }
     all
 }
@@ -506,10 +571,20 @@ pub fn build() -> Value {
             op["responses"][code] = json!({"description": what,
                 "content": {"application/json": {"schema": schema_ref("Error")}}});
         }
+        if *method == "post" && *path == "/v1/calls" {
+            for (code, what) in [
+                ("403", "a number [outbound] allow fences off"),
+                ("429", "the trunk is at max_calls or max_cps"),
+            ] {
+                op["responses"][code] = json!({"description": what,
+                    "content": {"application/json": {"schema": schema_ref("Error")}}});
+            }
+        }
         if path.ends_with("/stop")
             || path.ends_with("/hangup")
             || path.ends_with("/events")
             || *method == "post" && *path == "/v1/flows"
+            || path.starts_with("/v1/trunks") && matches!(*method, "post" | "delete")
         {
             op["responses"]["409"] = json!({"description": "conflict",
                 "content": {"application/json": {"schema": schema_ref("Error")}}});

@@ -59,6 +59,53 @@ pub struct IncomingParty<'a> {
     pub to: &'a str,
     /// Every header of the INVITE, lower-case names.
     pub headers: &'a [(String, String)],
+    /// The call came from a trusted trunk: its P-Asserted-Identity is the caller.
+    pub trusted: bool,
+}
+
+impl IncomingParty<'_> {
+    /// Who the caller is as a header value: the asserted identity (RFC 3325) when the call
+    /// comes from a trusted trunk and carries one (the `tel` URI of two, else the first),
+    /// else From.
+    pub fn caller(&self) -> String {
+        if self.trusted {
+            let asserted: Vec<String> = self
+                .headers
+                .iter()
+                .filter(|(n, _)| n == "p-asserted-identity")
+                .flat_map(|(_, v)| split_values(v))
+                .collect();
+            let tel = asserted
+                .iter()
+                .find(|v| v.contains("<tel:") || v.trim_start().starts_with("tel:"));
+            if let Some(v) = tel.or(asserted.first()) {
+                return v.clone();
+            }
+        }
+        self.from.to_string()
+    }
+}
+
+/// The comma-separated values of a header (`<sip:a@h>, <tel:+1555>`), commas inside `<...>`
+/// or quotes kept.
+fn split_values(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
+    for (i, c) in v.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => depth += 1,
+            '>' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(v[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(v[start..].trim().to_string());
+    out.retain(|s| !s.is_empty());
+    out
 }
 
 /// The variables an incoming call's activeflow starts with.
@@ -71,12 +118,27 @@ pub fn call_variables(
     let mut v = Variables::new();
     common(&mut v, "incoming", call_id, activeflow_id, flow_id);
     v.set("call.sip.call_id", party.sip_call_id);
-    for (prefix, header) in [("call.source", party.from), ("call.destination", party.to)] {
+    let caller = party.caller();
+    for (prefix, header) in [
+        ("call.source", caller.as_str()),
+        ("call.destination", party.to),
+    ] {
         let a = parse_address(header);
         set_party(&mut v, prefix, a.kind, &a.target, &a.name);
     }
+    // A header that appears more than once is one value, comma-joined (RFC 3261 §7.3.1).
+    let mut seen: Vec<(&str, String)> = Vec::new();
     for (name, value) in party.headers {
-        v.set(format!("call.sip.header.{name}"), value.as_str());
+        match seen.iter_mut().find(|(n, _)| *n == name.as_str()) {
+            Some((_, joined)) => {
+                joined.push_str(", ");
+                joined.push_str(value);
+            }
+            None => seen.push((name.as_str(), value.clone())),
+        }
+    }
+    for (name, value) in seen {
+        v.set(format!("call.sip.header.{name}"), value);
     }
     v
 }
@@ -148,6 +210,41 @@ mod tests {
         assert_eq!(a.name, "");
         let b = parse_address("sip:1000@127.0.0.1");
         assert_eq!((b.kind, b.target.as_str()), ("tel", "1000"));
+    }
+
+    #[test]
+    fn a_trusted_trunks_asserted_identity_is_the_caller_and_both_headers_are_kept() {
+        let headers = vec![
+            (
+                "p-asserted-identity".to_string(),
+                "\"Front desk\" <sip:+14155550100@carrier.example>".to_string(),
+            ),
+            (
+                "p-asserted-identity".to_string(),
+                "<tel:+14155550100>".to_string(),
+            ),
+        ];
+        let mut party = IncomingParty {
+            sip_call_id: "c",
+            from: "<sip:anonymous@anonymous.invalid>;tag=1",
+            to: "<sip:1000@us>",
+            headers: &headers,
+            trusted: true,
+        };
+        let v = call_variables(party, "call", "af", "main");
+        assert_eq!(v.get("call.source.target"), Some("+14155550100"));
+        assert_eq!(v.get("call.source.type"), Some("tel"));
+        assert_eq!(
+            v.get("call.sip.header.p-asserted-identity"),
+            Some("\"Front desk\" <sip:+14155550100@carrier.example>, <tel:+14155550100>")
+        );
+        party.trusted = false;
+        let v = call_variables(party, "call", "af", "main");
+        assert_eq!(
+            v.get("call.source.target"),
+            Some("anonymous@anonymous.invalid"),
+            "an untrusted source cannot assert who it is"
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum HangupCause {
     NoAnswer,
     /// An outbound leg got another final status.
     Rejected(u16),
+    /// An outbound leg reached `[outbound] max_call_duration_s`.
+    MaxDuration,
 }
 
 impl HangupCause {
@@ -69,6 +71,7 @@ impl HangupCause {
             HangupCause::Busy => 486,
             HangupCause::NoAnswer => 480,
             HangupCause::Rejected(s) => s,
+            HangupCause::MaxDuration => 480,
             HangupCause::RemoteBye | HangupCause::Cancelled | HangupCause::NoAck => 480,
         }
     }
@@ -85,6 +88,7 @@ impl HangupCause {
             HangupCause::NoCircuit => Some((34, "No circuit available")),
             HangupCause::BadOffer => Some((88, "Incompatible destination")),
             HangupCause::NoCommonMedia => Some((65, "Bearer capability not implemented")),
+            HangupCause::MaxDuration => Some((102, "Recovery on timer expiry")),
             HangupCause::NoRoute
             | HangupCause::MediaError
             | HangupCause::RemoteBye
@@ -119,6 +123,7 @@ impl HangupCause {
             HangupCause::MediaError => "media_error",
             HangupCause::Busy => "busy",
             HangupCause::NoAnswer => "noanswer",
+            HangupCause::MaxDuration => "max_duration",
         }
     }
 

@@ -71,6 +71,9 @@ pub struct Leg {
     pub media: MediaState,
     /// Why it ended (or is ending), once known.
     pub cause: Option<HangupCause>,
+    /// When an outbound leg was answered (monotonic ms): `[outbound] max_call_duration_s`
+    /// counts from here.
+    pub answered_ms: Option<u64>,
 }
 
 impl Leg {
@@ -82,6 +85,7 @@ impl Leg {
             state: LegState::Setup,
             media,
             cause: None,
+            answered_ms: None,
         }
     }
 

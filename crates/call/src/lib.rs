@@ -39,7 +39,7 @@
 //! let call = Incoming {
 //!     call_id: "c1".into(), activeflow_id: "a1".into(), sip_call_id: "x@y".into(),
 //!     from: "<sip:alice@example.com>".into(), to: "<sip:1000@example.com>".into(),
-//!     headers: vec![], variables: vec![], offer: None,
+//!     headers: vec![], trusted: false, variables: vec![], offer: None,
 //!     admission: Ok(Admission { flow_id: "f".into(), flow: Arc::new(flow), stop_types: vec![], local }),
 //! };
 //! let mut core = CallCore::incoming(call, CoreConfig::default(), 7, now);

@@ -55,6 +55,9 @@ pub struct CoreConfig {
     pub api_keys: Vec<(char, String)>,
     /// API actions fired after each `digits_receive` that got digits.
     pub after_capture: Vec<String>,
+    /// Every outbound leg is hung up this long after its answer (`[outbound]
+    /// max_call_duration_s`); 0 = never.
+    pub max_outbound_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -68,6 +71,7 @@ impl Default for CoreConfig {
             filler_after_ms: 1_500,
             api_keys: Vec::new(),
             after_capture: Vec::new(),
+            max_outbound_ms: 14_400_000,
         }
     }
 }
@@ -102,6 +106,8 @@ pub struct Incoming {
     pub to: String,
     /// Every header of the INVITE (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// The call comes from a trusted trunk: its P-Asserted-Identity names the caller.
+    pub trusted: bool,
     /// Variables from outside (the originate API, a simulation), under the external-variable
     /// rules (`call.*` and `activeflow.*` are refused).
     pub variables: Vec<(String, String)>,
@@ -211,11 +217,19 @@ impl CallCore {
     /// `seed` feeds the ids and tokens the core makes.
     pub fn incoming(call: Incoming, config: CoreConfig, seed: u64, now: Clock) -> CallCore {
         let mut core = CallCore::empty(config, seed);
+        let caller = IncomingParty {
+            sip_call_id: &call.sip_call_id,
+            from: &call.from,
+            to: &call.to,
+            headers: &call.headers,
+            trusted: call.trusted,
+        }
+        .caller();
         let record = CallRecord {
             id: call.call_id.clone(),
             sip_call_id: call.sip_call_id.clone(),
             direction: "incoming".into(),
-            from: parse_address(&call.from).target,
+            from: parse_address(&caller).target,
             to: parse_address(&call.to).target,
             flow_id: None,
             activeflow_id: None,
@@ -261,6 +275,7 @@ impl CallCore {
                 from: &call.from,
                 to: &call.to,
                 headers: &call.headers,
+                trusted: call.trusted,
             },
             &call.call_id,
             &call.activeflow_id,
@@ -368,7 +383,7 @@ impl CallCore {
         let closing = self
             .closing
             .and_then(|c| c.recording_until.or(c.legs_until));
-        [job, closing, self.awaiting_answer]
+        [job, closing, self.awaiting_answer, self.next_leg_limit()]
             .into_iter()
             .flatten()
             .min()
@@ -438,6 +453,11 @@ impl CallCore {
     pub fn handle_leg(&mut self, leg: LegId, event: LegEvent, now: Clock) {
         if self.finished {
             return;
+        }
+        if matches!(event, LegEvent::Answered { .. }) {
+            if let Some(l) = self.leg_mut(leg) {
+                l.answered_ms.get_or_insert(now.mono_ms);
+            }
         }
         if leg != LegId::FIRST {
             self.job_on_leg(leg, event, now);
@@ -537,6 +557,7 @@ impl CallCore {
         }
         self.job_on_timeout(now);
         self.ring_timeout(now);
+        self.leg_limits(now);
         if let Some(c) = self.closing.as_mut() {
             if c.recording_until.is_some_and(|t| now.mono_ms >= t) {
                 c.recording_until = None;
@@ -546,6 +567,50 @@ impl CallCore {
                     l.state = LegState::Ended;
                 }
                 self.check_closed(now);
+            }
+        }
+    }
+
+    /// When the next answered outbound leg reaches `max_outbound_ms`.
+    fn next_leg_limit(&self) -> Option<u64> {
+        let max = self.config.max_outbound_ms;
+        (max > 0)
+            .then(|| {
+                self.legs
+                    .iter()
+                    .filter(|l| l.direction == Direction::Outgoing && !l.state.ending())
+                    .filter_map(|l| l.answered_ms)
+                    .map(|t| t.saturating_add(max))
+                    .min()
+            })
+            .flatten()
+    }
+
+    /// Hang up every outbound leg past `max_outbound_ms`. A placed call's own leg ends its
+    /// activeflow (`hangup`); a bridged leg ends its bridge and the flow goes on.
+    fn leg_limits(&mut self, now: Clock) {
+        let max = self.config.max_outbound_ms;
+        if max == 0 {
+            return;
+        }
+        let due: Vec<LegId> = self
+            .legs
+            .iter()
+            .filter(|l| l.direction == Direction::Outgoing && !l.state.ending())
+            .filter(|l| {
+                l.answered_ms
+                    .is_some_and(|t| now.mono_ms >= t.saturating_add(max))
+            })
+            .map(|l| l.id)
+            .collect();
+        for leg in due {
+            self.hang_up_leg(leg, HangupCause::MaxDuration);
+            if leg == LegId::FIRST && self.activeflow.as_ref().is_some_and(|af| !af.ended) {
+                self.cancel_job();
+                if let Some(af) = self.activeflow.as_mut() {
+                    af.cursor.hangup(now);
+                }
+                self.activeflow_ended(now);
             }
         }
     }

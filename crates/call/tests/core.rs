@@ -121,6 +121,7 @@ fn no_route_and_a_bad_offer_are_refused_without_a_flow() {
         from: "<sip:a@b>".into(),
         to: "<sip:1@b>".into(),
         headers: vec![],
+        trusted: false,
         variables: vec![],
         offer,
         admission,

@@ -155,3 +155,35 @@ fn a_dialog_that_gives_up_without_a_status_fails_the_call() {
     let (_, _, outcome) = ended(&rig).unwrap();
     assert_eq!(outcome, CallOutcome::Failed);
 }
+
+#[test]
+fn an_answered_call_is_hung_up_at_the_outbound_duration_limit() {
+    let config = call::CoreConfig {
+        max_outbound_ms: 10_000,
+        ..Rig::config()
+    };
+    let mut rig = Rig::originate_with(
+        json!([{"type": "digits_receive", "option": {"duration": 60000}}]),
+        30_000,
+        config,
+    );
+    invite(&mut rig);
+    rig.advance(2_000);
+    rig.leg(
+        LegId::FIRST,
+        LegEvent::Answered {
+            sdp: Some(offer("sendrecv")),
+        },
+    );
+    rig.advance(9_999);
+    assert_eq!(rig.sip(LegId::FIRST).len(), 1, "only the INVITE so far");
+    rig.advance(1);
+    assert!(matches!(
+        rig.sip(LegId::FIRST).last(),
+        Some(SipCommand::Hangup { .. })
+    ));
+    assert!(rig.events().contains(&"activeflow_ended"));
+    rig.dialog_ends();
+    let (cause, _, _) = ended(&rig).unwrap();
+    assert_eq!(cause, "max_duration");
+}

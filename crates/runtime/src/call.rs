@@ -8,10 +8,12 @@
 
 use crate::live::{CallState, Control};
 use crate::media_session::{CallMedia, FromMedia};
+use crate::outbound::{Refusal, Route};
 use crate::perform::perform;
 use crate::recording::{Recorder, RecordingMeta};
 use crate::records::Record;
 use crate::services::Services;
+use crate::trunks::TrunkSeat;
 use call::{
     Admission, CallCore, DialRequest, HangupCause, Incoming, IoId, IoRequest, IoResult, LegEvent,
     LegId, Output, SipCommand, Snapshot,
@@ -32,7 +34,7 @@ use tracing::{debug, info, warn, Instrument};
 /// Something the shell started that completes later.
 enum Done {
     Io(IoId, IoResult),
-    Dialed(LegId, Result<sip::OutgoingCall, String>),
+    Dialed(LegId, Result<sip::OutgoingCall, String>, Option<TrunkSeat>),
 }
 
 type Pending = Pin<Box<dyn Future<Output = Done> + Send>>;
@@ -98,12 +100,6 @@ pub(crate) fn start_outgoing(
     req: crate::OriginateRequest,
 ) -> Result<String, crate::OriginateError> {
     use crate::OriginateError;
-    let kind = req.destination.address_type.as_deref().unwrap_or("tel");
-    if kind != "sip" {
-        return Err(OriginateError::NoRoute(format!(
-            "no route for {kind} destinations: only sip destinations can be called directly"
-        )));
-    }
     if services.dialer.is_none() {
         return Err(OriginateError::NoRoute(
             "this server has no SIP stack to place calls with".into(),
@@ -112,6 +108,20 @@ pub(crate) fn start_outgoing(
     flow::Variables::new()
         .merge_external(req.variables.clone())
         .map_err(|p| OriginateError::Variables(p.message))?;
+    let kind = req.destination.address_type.as_deref().unwrap_or("tel");
+    let caller = Some(req.source.target.as_str()).filter(|s| !s.is_empty());
+    let route = crate::outbound::route(
+        services,
+        kind,
+        &req.destination.target,
+        caller,
+        Instant::now(),
+    )
+    .map_err(|r| match r {
+        Refusal::NoRoute(m) => OriginateError::NoRoute(m),
+        Refusal::Forbidden(_) => OriginateError::Forbidden(r.to_string()),
+        Refusal::Limit { .. } => OriginateError::Limit(r.to_string()),
+    })?;
     let call_id = uuid::Uuid::new_v4().to_string();
     let activeflow_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
@@ -132,6 +142,7 @@ pub(crate) fn start_outgoing(
     );
     let (control_tx, control) = mpsc::unbounded_channel();
     let mut shell = Shell::new(services.clone(), core, control, started);
+    shell.routed = Some((LegId::FIRST, route));
     if let Some(record) = shell.core.record() {
         let state = Arc::new(CallState::new(record.clone(), control_tx.clone()));
         services.live.calls.insert(call_id.clone(), state.clone());
@@ -171,6 +182,8 @@ struct LegDialog {
     handle: sip::CallHandle,
     /// `None` once the dialog has said all it will.
     events: Option<mpsc::UnboundedReceiver<DialogEvent>>,
+    /// The trunk place an outbound leg holds until its dialog ends.
+    seat: Option<TrunkSeat>,
 }
 
 struct Shell {
@@ -183,6 +196,8 @@ struct Shell {
     state: Option<Arc<CallState>>,
     pending: FuturesUnordered<Pending>,
     webhook: Option<String>,
+    /// A leg routed before the call started (originate checks the trunk's limits first).
+    routed: Option<(LegId, Route)>,
 }
 
 impl Shell {
@@ -203,6 +218,7 @@ impl Shell {
             state: None,
             pending: FuturesUnordered::new(),
             webhook,
+            routed: None,
         }
     }
 
@@ -210,7 +226,9 @@ impl Shell {
     fn incoming(services: Arc<Services>, call: sip::IncomingCall, started: Instant) -> Shell {
         let call_id = uuid::Uuid::new_v4().to_string();
         let activeflow_id = uuid::Uuid::new_v4().to_string();
-        let (admission, ports) = match admit(&services, &call.dialed_user, call.media_address) {
+        let trunk = services.trunks.of_source(call.remote.ip());
+        let dialed = dialed_number(&call, trunk.as_deref());
+        let (admission, ports) = match admit(&services, &dialed, call.media_address) {
             Ok((a, p)) => (Ok(a), Some(p)),
             Err(cause) => (Err(cause), None),
         };
@@ -236,6 +254,7 @@ impl Shell {
                 from,
                 to,
                 headers,
+                trusted: trunk.is_some(),
                 variables: Vec::new(),
                 offer,
                 admission,
@@ -258,6 +277,7 @@ impl Shell {
             leg: LegId::FIRST,
             handle,
             events: Some(events),
+            seat: None,
         });
         if let (Some(ports), Some(stream)) = (ports, shell.core.leg_stream(LegId::FIRST)) {
             if let Err(e) = shell.media().add_leg(LegId::FIRST, ports, stream) {
@@ -316,6 +336,9 @@ impl Shell {
             match input {
                 Input::Dialog(leg, Some(ev)) => {
                     let ended = matches!(ev, DialogEvent::Terminated);
+                    if ended {
+                        self.release_seat(leg);
+                    }
                     self.core.handle_leg(leg, leg_event(ev), now);
                     if ended && leg != LegId::FIRST {
                         if let Some((m, _)) = &self.media {
@@ -326,6 +349,7 @@ impl Shell {
                 Input::Dialog(leg, None) => {
                     if let Some(d) = self.dialogs.iter_mut().find(|d| d.leg == leg) {
                         d.events = None;
+                        d.seat = None;
                     }
                     self.core.handle_leg(leg, LegEvent::Terminated, now);
                 }
@@ -345,7 +369,7 @@ impl Shell {
                 Input::Control(Some(c)) => self.on_control(c, now),
                 Input::Control(None) => {}
                 Input::Done(Done::Io(id, r)) => self.core.handle_io(id, r, now),
-                Input::Done(Done::Dialed(leg, r)) => self.dialed(leg, r),
+                Input::Done(Done::Dialed(leg, r, seat)) => self.dialed(leg, r, seat),
                 Input::Timeout => self.core.handle_timeout(now),
             }
         }
@@ -451,36 +475,55 @@ impl Shell {
 
     /// Place an outbound leg; its dialog comes back as [`Done::Dialed`].
     fn dial(&mut self, leg: LegId, request: DialRequest) {
-        let Some(dialer) = self.services.dialer.clone() else {
-            let now = self.now();
-            self.core
-                .handle_leg(leg, LegEvent::Refused { status: 503 }, now);
-            return;
+        let refuse = |shell: &mut Shell, status: u16| {
+            let now = shell.now();
+            shell
+                .core
+                .handle_leg(leg, LegEvent::Refused { status }, now);
         };
-        let spec = match request.destination_type.as_str() {
-            "sip" => sip::DialSpec {
-                target: sip_target(&request.destination),
-                from_user: request.source.clone(),
-                from_name: None,
-                outbound_proxy: None,
-                credentials: None,
-                headers: Vec::new(),
-            },
+        let Some(dialer) = self.services.dialer.clone() else {
+            return refuse(self, 503);
+        };
+        let routed = match self.routed.take() {
+            Some((l, r)) if l == leg => Ok(r),
             other => {
-                warn!(kind = other, destination = %request.destination, "no route for this destination type yet");
-                let now = self.now();
-                self.core
-                    .handle_leg(leg, LegEvent::Refused { status: 404 }, now);
-                return;
+                self.routed = other;
+                crate::outbound::route(
+                    &self.services,
+                    &request.destination_type,
+                    &request.destination,
+                    request.source.as_deref(),
+                    Instant::now(),
+                )
+            }
+        };
+        let Route { spec, seat } = match routed {
+            Ok(r) => r,
+            Err(refusal) => {
+                warn!(destination = %request.destination, %refusal, "outbound leg not placed");
+                return refuse(self, refusal.sip_status());
             }
         };
         self.pending.push(Box::pin(async move {
-            Done::Dialed(leg, dialer.dial(spec).await.map_err(|e| e.to_string()))
+            let result = dialer.dial(spec).await.map_err(|e| e.to_string());
+            Done::Dialed(leg, result, seat)
         }));
     }
 
+    /// The trunk place of `leg`'s dialog is free again.
+    fn release_seat(&mut self, leg: LegId) {
+        if let Some(d) = self.dialogs.iter_mut().find(|d| d.leg == leg) {
+            d.seat = None;
+        }
+    }
+
     /// An outbound leg's dialog exists: give it ports and media; its INVITE follows.
-    fn dialed(&mut self, leg: LegId, result: Result<sip::OutgoingCall, String>) {
+    fn dialed(
+        &mut self,
+        leg: LegId,
+        result: Result<sip::OutgoingCall, String>,
+        seat: Option<TrunkSeat>,
+    ) {
         let now = self.now();
         let out = match result {
             Ok(o) => o,
@@ -504,6 +547,7 @@ impl Shell {
             leg,
             handle: out.handle,
             events: Some(out.events),
+            seat,
         });
         self.core.handle_leg_media(leg, local, now);
         let stream = self.core.leg_stream(leg);
@@ -596,16 +640,6 @@ fn leg_event(ev: DialogEvent) -> LegEvent {
     }
 }
 
-/// A `sip` destination as a Request-URI (`sip:` added when the flow left it out).
-fn sip_target(destination: &str) -> String {
-    let d = destination.trim();
-    if d.starts_with("sip:") || d.starts_with("sips:") {
-        d.to_string()
-    } else {
-        format!("sip:{d}")
-    }
-}
-
 /// The address RTP sockets bind to: all interfaces behind a public address, else the address
 /// our SDP gives.
 fn bind_address(services: &Services, media_address: IpAddr) -> IpAddr {
@@ -626,6 +660,19 @@ fn local_media(address: IpAddr, port: u16) -> sdp::LocalMedia {
         session_id: u64::from(rand::random::<u32>()),
         session_version: 1,
         username: "switchyard".into(),
+    }
+}
+
+/// The number a call dialed, which routes it: the Request-URI's user, except when a trunk
+/// sends the call to the account it registered (`sip:acct@us`), where the number dialed is
+/// the To's.
+fn dialed_number(call: &sip::IncomingCall, trunk: Option<&crate::trunks::Trunk>) -> String {
+    match trunk {
+        Some(t) if !t.config.username.is_empty() && call.dialed_user == t.config.username => {
+            let to = call::parse_address(&call.to);
+            to.target.split('@').next().unwrap_or_default().to_string()
+        }
+        _ => call.dialed_user.clone(),
     }
 }
 

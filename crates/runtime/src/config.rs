@@ -25,6 +25,73 @@ pub struct Config {
     pub flow: FlowSection,
     pub shutdown: ShutdownSection,
     pub custom_actions: CustomActionsSection,
+    pub trunks: Vec<TrunkConfig>,
+    pub outbound: OutboundSection,
+}
+
+/// `[[trunks]]` (legs.md §2): a SIP trunk that `tel` calls leave through and whose calls
+/// arrive from `inbound_sources`. The same shape is what `/v1/trunks` takes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Unique; an API trunk of the same name replaces this one.
+    pub name: String,
+    /// Where INVITEs (and REGISTERs) go: `sip:host[:port][;transport=udp]`.
+    pub address: String,
+    /// Send through this proxy with a Route header; empty = directly.
+    #[serde(default)]
+    pub outbound_proxy: String,
+    /// Digest username for 401/407 challenges.
+    #[serde(default)]
+    pub username: String,
+    /// Digest password, or a `${secret.NAME}` reference resolved from `/v1/secrets`.
+    #[serde(default)]
+    pub password: String,
+    /// REGISTER the account and keep it fresh.
+    #[serde(default)]
+    pub register: bool,
+    /// Registration interval asked for, in seconds.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+    /// Which `tel` numbers leave through this trunk: `+1*` (a prefix), `*` (all), or an exact
+    /// number; the longest match over all trunks wins.
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    /// Caller id when the flow gives no source.
+    #[serde(default)]
+    pub from_user: String,
+    /// INVITEs from these addresses or CIDR blocks are this trunk's calls.
+    #[serde(default)]
+    pub inbound_sources: Vec<String>,
+    /// Concurrent outbound legs; 0 = no limit.
+    #[serde(default)]
+    pub max_calls: u32,
+    /// New outbound legs per second; 0 = no limit.
+    #[serde(default)]
+    pub max_cps: u32,
+}
+
+fn default_expires() -> u32 {
+    600
+}
+
+/// `[outbound]`: the toll-fraud fence around every outbound leg.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSection {
+    /// `tel` numbers flows and the API may dial (`+1*`, `*`, exact numbers).
+    pub allow: Vec<String>,
+    /// Every outbound leg is hung up after this long (from its answer), in seconds.
+    pub max_call_duration_s: u64,
+}
+
+impl Default for OutboundSection {
+    fn default() -> Self {
+        OutboundSection {
+            allow: vec!["*".into()],
+            max_call_duration_s: 14_400,
+        }
+    }
 }
 
 /// `[custom_actions]`: the library of reusable sub-flows.

@@ -59,6 +59,12 @@ pub enum OriginateError {
     /// Nothing routes this destination.
     #[error("{0}")]
     NoRoute(String),
+    /// `[outbound] allow` fences this number off.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The trunk is at its `max_calls` or `max_cps`.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// One call to place (`POST /v1/calls` gives one per destination).
@@ -115,6 +121,10 @@ impl Runtime {
             .map(|s| s.parse())
             .collect::<Result<Vec<sip::ListenAddr>, String>>()
             .map_err(StartError::Config)?;
+        let problems = crate::trunks::config_problems(&config);
+        if !problems.is_empty() {
+            return Err(StartError::Config(problems.join("; ")));
+        }
         let store = store::Store::connect(&config.store.url).await?;
         let flows = load_flows(&config, &store).await?;
         let routes = store.routes().await?;
@@ -161,6 +171,7 @@ impl Runtime {
         crate::records::start(services.clone(), records_rx);
         crate::library::reload(&services).await?;
         crate::api_actions::reload(&services).await?;
+        crate::trunks::reload(&services).await?;
         let s = services.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {
@@ -192,18 +203,43 @@ impl Runtime {
     /// The Prometheus exposition of every counter.
     pub fn render_metrics(&self) -> String {
         let s = self.stack.stats();
-        self.services.metrics.render(SipCounters {
+        let mut text = self.services.metrics.render(SipCounters {
             messages_received: s.messages_received.load(Ordering::Relaxed),
             malformed_answered: s.malformed_answered.load(Ordering::Relaxed),
             malformed_dropped: s.malformed_dropped.load(Ordering::Relaxed),
             invites_received: s.invites_received.load(Ordering::Relaxed),
             invites_refused: s.invites_refused.load(Ordering::Relaxed),
-        })
+        });
+        text.push_str(&self.services.trunks.render_metrics());
+        text
     }
 
     /// Refuse new INVITEs with 503 from now on (graceful shutdown, step 1).
     pub fn begin_shutdown(&self) {
         self.stack.set_accepting(false);
+    }
+
+    // ----- trunks -----
+
+    /// Every trunk in service as `GET /v1/trunks` shows it (registration state, legs up;
+    /// passwords hidden).
+    pub fn trunks(&self) -> Vec<serde_json::Value> {
+        self.services.trunks.views()
+    }
+
+    /// Whether the trunk `name` comes from the config file (not deletable through the API).
+    pub fn trunk_from_config(&self, name: &str) -> bool {
+        self.services.config.trunks.iter().any(|t| t.name == name)
+    }
+
+    /// Check a trunk definition; `(pointer, message)` for each problem.
+    pub fn check_trunk(&self, doc: &serde_json::Value) -> Result<(), Vec<(String, String)>> {
+        crate::trunks::check(doc).map(|_| ())
+    }
+
+    /// The trunks in the store changed: put the new set in service.
+    pub async fn reload_trunks(&self) -> Result<(), store::StoreError> {
+        crate::trunks::reload(&self.services).await
     }
 
     /// Stop the SIP listeners and the call dispatcher (graceful shutdown, last step).

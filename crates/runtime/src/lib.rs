@@ -25,6 +25,7 @@ pub mod library;
 mod live;
 mod media_session;
 mod metrics;
+mod outbound;
 mod outbox;
 mod perform;
 mod ports;
@@ -32,6 +33,7 @@ pub mod recording;
 mod records;
 mod services;
 mod sounds;
+mod trunks;
 mod tts;
 
 pub use config::Config;

@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::ports::PortPool;
 use crate::records::Record;
 use crate::sounds::SoundLibrary;
+use crate::trunks::Trunks;
 use crate::tts::Tts;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -34,6 +35,8 @@ pub(crate) struct Services {
     pub(crate) capabilities: flow::Capabilities,
     /// Places outbound legs; `None` in tools without a SIP stack.
     pub(crate) dialer: Option<sip::Dialer>,
+    /// Trunks in service, with their registrations and leg counts.
+    pub(crate) trunks: Trunks,
 }
 
 /// Definitions calls are run from; each refreshed from the store when the API changes it.
@@ -78,6 +81,7 @@ impl Services {
             metrics: Arc::new(Metrics::default()),
             capabilities: crate::flows::capabilities(),
             dialer: None,
+            trunks: Trunks::default(),
         }
     }
 
@@ -97,6 +101,7 @@ impl Services {
             filler_after_ms: c.custom_actions.filler_after_ms,
             api_keys: self.catalog.api_actions.keys(flow_id),
             after_capture: self.catalog.api_actions.after_capture(flow_id),
+            max_outbound_ms: c.outbound.max_call_duration_s.saturating_mul(1000),
         }
     }
 }

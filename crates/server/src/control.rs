@@ -64,7 +64,7 @@ impl api::CallControl for Control {
             .map_err(|e| e.to_string())
     }
 
-    fn originate(&self, call: api::CallToPlace) -> Result<String, String> {
+    fn originate(&self, call: api::CallToPlace) -> Result<String, api::NotPlaced> {
         self.runtime
             .originate(runtime::OriginateRequest {
                 flow: call.flow,
@@ -74,7 +74,13 @@ impl api::CallControl for Control {
                 variables: call.variables,
                 ring_timeout_ms: call.ring_timeout_ms,
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| match e {
+                runtime::OriginateError::Forbidden(m) => api::NotPlaced::Forbidden(m),
+                runtime::OriginateError::Limit(m) => api::NotPlaced::Limited(m),
+                runtime::OriginateError::Variables(m) | runtime::OriginateError::NoRoute(m) => {
+                    api::NotPlaced::Invalid(m)
+                }
+            })
     }
 
     fn resume_activeflow<'a>(
@@ -229,6 +235,26 @@ impl api::Catalog for Control {
         Box::pin(async move {
             if let Err(e) = self.runtime.reload_api_actions().await {
                 tracing::warn!(error = %e, "cannot reload the API actions");
+            }
+        })
+    }
+
+    fn trunks(&self) -> Vec<serde_json::Value> {
+        self.runtime.trunks()
+    }
+
+    fn trunk_from_config(&self, name: &str) -> bool {
+        self.runtime.trunk_from_config(name)
+    }
+
+    fn check_trunk(&self, doc: &serde_json::Value) -> Result<(), api::Problems> {
+        self.runtime.check_trunk(doc)
+    }
+
+    fn trunks_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.runtime.reload_trunks().await {
+                tracing::warn!(error = %e, "cannot reload the trunks");
             }
         })
     }

@@ -142,6 +142,7 @@ pub fn run(sim: Simulation) -> ExitCode {
         from: "<sip:+15550000001@simulated>".into(),
         to: "<sip:1000@simulated>".into(),
         headers: Vec::new(),
+        trusted: false,
         variables: Vec::new(),
         offer: Some(CALLER_OFFER.as_bytes().to_vec()),
         admission: Ok(Admission {

@@ -33,6 +33,7 @@ pub mod dialog;
 pub mod digest;
 mod in_dialog;
 pub mod message;
+pub mod register;
 pub mod stack;
 pub mod timer;
 pub mod transport;
@@ -40,9 +41,10 @@ pub mod uac;
 pub mod uri;
 
 pub use dialog::{DialogEvent, ReOfferMethod, Q850};
+pub use register::RegistrationState;
 pub use stack::{
-    CallHandle, DialError, DialSpec, Dialer, IncomingCall, OutgoingCall, SipConfig, SipError,
-    SipStack, SipStats,
+    CallHandle, DialError, DialSpec, Dialer, IncomingCall, OutgoingCall, RegisterSpec,
+    RegistrationHandle, SipConfig, SipError, SipStack, SipStats,
 };
 pub use timer::Timers;
 pub use transport::{ListenAddr, Transport};

@@ -21,6 +21,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+mod registration;
+pub use registration::{RegisterSpec, RegistrationHandle};
+
 /// Settings of the SIP layer (the `[sip]` section).
 #[derive(Debug, Clone)]
 pub struct SipConfig {
@@ -191,36 +194,8 @@ impl Dialer {
             return Err(DialError::Unavailable);
         }
         let target = SipUri::parse(&spec.target)?;
-        let hop = match &spec.outbound_proxy {
-            Some(p) => SipUri::parse(p)?,
-            None => target.clone(),
-        };
-        if hop.secure || hop.transport.as_deref().is_some_and(|t| t != "udp") {
-            let t = hop.transport.clone().unwrap_or_else(|| "tls".into());
-            return Err(DialError::NoTransport(t));
-        }
-        let port = hop.port_or_default();
-        let addr = match hop.host.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port),
-            Err(_) => tokio::net::lookup_host((hop.host.as_str(), port))
-                .await
-                .map_err(|e| DialError::Unresolved {
-                    host: hop.host.clone(),
-                    reason: e.to_string(),
-                })?
-                .next()
-                .ok_or_else(|| DialError::Unresolved {
-                    host: hop.host.clone(),
-                    reason: "no address".into(),
-                })?,
-        };
-        let socket = shared
-            .udp
-            .iter()
-            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == addr.is_ipv4()))
-            .cloned()
-            .ok_or_else(|| DialError::NoTransport("udp".into()))?;
-        let peer = Peer::Udp { socket, addr };
+        let (peer, hop) = next_hop(shared, &target, spec.outbound_proxy.as_deref()).await?;
+        let addr = peer.addr();
         let media_address = shared
             .config
             .public_address
@@ -281,6 +256,45 @@ impl Dialer {
             media_address,
         })
     }
+}
+
+/// Where requests to `target` go (the outbound proxy when there is one), resolved, and the
+/// listener that sends them; and the hop's URI.
+async fn next_hop(
+    shared: &Shared,
+    target: &SipUri,
+    outbound_proxy: Option<&str>,
+) -> Result<(Peer, SipUri), DialError> {
+    let hop = match outbound_proxy {
+        Some(p) => SipUri::parse(p)?,
+        None => target.clone(),
+    };
+    if hop.secure || hop.transport.as_deref().is_some_and(|t| t != "udp") {
+        let t = hop.transport.clone().unwrap_or_else(|| "tls".into());
+        return Err(DialError::NoTransport(t));
+    }
+    let port = hop.port_or_default();
+    let addr = match hop.host.parse::<IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        Err(_) => tokio::net::lookup_host((hop.host.as_str(), port))
+            .await
+            .map_err(|e| DialError::Unresolved {
+                host: hop.host.clone(),
+                reason: e.to_string(),
+            })?
+            .next()
+            .ok_or_else(|| DialError::Unresolved {
+                host: hop.host.clone(),
+                reason: "no address".into(),
+            })?,
+    };
+    let socket = shared
+        .udp
+        .iter()
+        .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == addr.is_ipv4()))
+        .cloned()
+        .ok_or_else(|| DialError::NoTransport("udp".into()))?;
+    Ok((Peer::Udp { socket, addr }, hop))
 }
 
 /// The host of `host:port` (`[v6]:port` keeps its brackets).

@@ -63,11 +63,11 @@ macro_rules! on_pool {
 }
 
 mod activeflows;
-mod api_actions;
 mod calls;
 mod certificate;
 mod connect;
 mod custom_actions;
+mod definitions;
 mod error;
 mod flows;
 mod migrate;
@@ -78,10 +78,10 @@ mod secrets;
 mod values;
 
 pub use activeflows::ActiveflowRecord;
-pub use api_actions::StoredApiAction;
 pub use calls::CallRecord;
 pub use certificate::{Certificate, CertificateSummary};
 pub use custom_actions::{CustomActionStatus, CustomActionSummary, StoredCustomAction, Visibility};
+pub use definitions::{StoredApiAction, StoredDefinition, StoredTrunk};
 pub use error::StoreError;
 pub use flows::{FileImport, FlowSource, StoredFlow};
 pub use migrate::SCHEMA_VERSION;

@@ -14,7 +14,7 @@
 use crate::{Pool, Store, StoreError};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 struct Migration {
     version: i64,
@@ -41,6 +41,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "route_stop_types",
         sqlite: include_str!("../migrations/sqlite/0003_route_stop_types.sql"),
         postgres: include_str!("../migrations/postgres/0003_route_stop_types.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "trunks",
+        sqlite: include_str!("../migrations/sqlite/0004_trunks.sql"),
+        postgres: include_str!("../migrations/postgres/0004_trunks.sql"),
     },
 ];
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use store::{
     ActiveflowRecord, Backend, CallRecord, Certificate, CustomActionStatus, FileImport, FlowSource,
     OutboxEvent, RecordingRecord, Store, StoreError, StoredApiAction, StoredCustomAction,
-    StoredFlow, StoredRoute, Visibility, SCHEMA_VERSION,
+    StoredFlow, StoredRoute, StoredTrunk, Visibility, SCHEMA_VERSION,
 };
 
 use common::TestDb;
@@ -34,6 +34,7 @@ on_both_backends!(
     publishing_is_idempotent_and_visibility_only_widens,
     custom_action_versions_are_listed_by_semver,
     api_actions_round_trip_and_updates_keep_created_at,
+    trunks_round_trip_and_are_deleted,
     a_version_1_database_is_migrated_to_version_2,
 );
 
@@ -1133,10 +1134,36 @@ async fn api_actions_round_trip_and_updates_keep_created_at(db: &TestDb) {
     assert_eq!(store.api_actions().await.expect("list").len(), 1);
 }
 
+async fn trunks_round_trip_and_are_deleted(db: &TestDb) {
+    let store = db.open().await;
+    assert!(store.trunks().await.expect("list").is_empty());
+    let doc = json!({"name": "carrier", "address": "sip:198.51.100.7", "password": "${secret.c}"});
+    store
+        .put_trunk(&StoredTrunk::new("carrier", doc.clone(), t(0)))
+        .await
+        .expect("put");
+    let changed = json!({"name": "carrier", "address": "sip:198.51.100.8"});
+    let stored = store
+        .put_trunk(&StoredTrunk::new("carrier", changed.clone(), t(5)))
+        .await
+        .expect("put again");
+    assert_eq!(stored.created_at, t(0));
+    assert_eq!(stored.updated_at, t(5));
+    assert_eq!(stored.definition, changed);
+    assert_eq!(store.trunks().await.expect("list").len(), 1);
+    assert!(
+        store.api_actions().await.expect("list").is_empty(),
+        "kinds stay apart"
+    );
+    assert!(store.delete_trunk("carrier").await.expect("delete"));
+    assert!(!store.delete_trunk("carrier").await.expect("delete again"));
+    assert!(store.trunk("carrier").await.expect("get").is_none());
+}
+
 /// Builds the database exactly as the version-1 store left it (its `schema_migrations` table,
 /// migration 0001, one row recorded, some data), then connects with this build.
 async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let sqlite = db.url.starts_with("sqlite:");
     let (migrations_table, v1) = if sqlite {
         (
@@ -1172,7 +1199,8 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
         [
             (1, "initial".to_string()),
             (2, "custom_and_api_actions".to_string()),
-            (3, "route_stop_types".to_string())
+            (3, "route_stop_types".to_string()),
+            (4, "trunks".to_string())
         ]
     );
     let old = store.flow("old").await.expect("get").expect("kept");
@@ -1188,9 +1216,18 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
         .put_api_action(&StoredApiAction::new("hook", json!({"name": "hook"}), t(0)))
         .await
         .expect("put api action");
+    store
+        .put_trunk(&StoredTrunk::new(
+            "carrier",
+            json!({"name": "carrier"}),
+            t(0),
+        ))
+        .await
+        .expect("put trunk");
     store.close().await;
     let store = db.open().await;
-    assert_eq!(db.applied_migrations().await.len(), 3);
+    assert_eq!(db.applied_migrations().await.len(), 4);
+    assert!(store.trunk("carrier").await.expect("get").is_some());
     assert!(store
         .custom_action("upgraded", "1.0.0")
         .await

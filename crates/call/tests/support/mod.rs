@@ -103,6 +103,7 @@ impl Rig {
             from: "\"Alice\" <sip:+15550001@127.0.0.1>;tag=1".into(),
             to: "<sip:1000@127.0.0.1>".into(),
             headers: vec![("x-customer".into(), "42".into())],
+            trusted: false,
             variables: Vec::new(),
             offer: sdp,
             admission: Ok(Admission {
@@ -120,6 +121,14 @@ impl Rig {
 
     /// A call we place to `sip:bob@127.0.0.1:5070` that runs `actions` once answered.
     pub fn originate(actions: serde_json::Value, ring_timeout_ms: u64) -> Rig {
+        Rig::originate_with(actions, ring_timeout_ms, Rig::config())
+    }
+
+    pub fn originate_with(
+        actions: serde_json::Value,
+        ring_timeout_ms: u64,
+        config: CoreConfig,
+    ) -> Rig {
         let now = Clock {
             wall: epoch(),
             mono_ms: 0,
@@ -141,7 +150,7 @@ impl Rig {
             variables: vec![("campaign".into(), "winter".into())],
             ring_timeout_ms,
         };
-        let mut rig = Rig::with(CallCore::outgoing(o, Rig::config(), 7, now));
+        let mut rig = Rig::with(CallCore::outgoing(o, config, 7, now));
         rig.core.start(now);
         rig.drain();
         rig

@@ -174,9 +174,11 @@ impl Callee {
         } else {
             format!("{};tag=callee1\r\n", to_header.trim_end())
         };
+        // A UAS copies Record-Route into its responses (RFC 3261 §12.1.1).
         let msg = format!(
-            "SIP/2.0 {status}\r\n{}{}{tagged}{}{}{extra}",
+            "SIP/2.0 {status}\r\n{}{}{}{tagged}{}{}{extra}",
             headers(request, "via"),
+            headers(request, "record-route"),
             headers(request, "from"),
             headers(request, "call-id"),
             headers(request, "cseq"),
