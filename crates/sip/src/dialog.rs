@@ -291,7 +291,6 @@ impl UasDialog {
         let bytes = self
             .invite_response(200)
             .header("Allow", message::ALLOW)
-            .header("Supported", message::SUPPORTED)
             .body("application/sdp", sdp)
             .build();
         self.invite_final = Some(200);

@@ -274,7 +274,6 @@ impl InDialog {
                 let bytes = ResponseBuilder::new(&req, 200, None, self.peer)
                     .header("Allow", message::ALLOW)
                     .header("Accept", message::ACCEPT)
-                    .header("Supported", message::SUPPORTED)
                     .build();
                 self.remember(req.cseq, Method::Options, bytes.clone());
                 out.push_back(send(bytes));
@@ -317,8 +316,7 @@ impl InDialog {
         if status < 300 {
             b = b
                 .header("Contact", &self.local.contact)
-                .header("Allow", message::ALLOW)
-                .header("Supported", message::SUPPORTED);
+                .header("Allow", message::ALLOW);
         }
         b = b.header("Server", &self.local.user_agent);
         if let Some(sdp) = body {

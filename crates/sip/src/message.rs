@@ -16,8 +16,18 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// The SIP methods this user agent implements, for `Allow`.
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
-/// Extensions we support, for `Supported`.
-pub const SUPPORTED: &str = "replaces, timer";
+/// Option tags (RFC 3261 §19.2) we implement: none yet. A request that `Require`s any is
+/// answered 420 with `Unsupported` (§8.2.2.3); nothing is advertised in `Supported`.
+pub const SUPPORTED: &[&str] = &[];
+
+/// The option tags in `require` (a `Require` header value) that we do not implement.
+pub fn unsupported(require: &str) -> Vec<String> {
+    require
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty() && !SUPPORTED.contains(&t.as_str()))
+        .collect()
+}
 /// Bodies we accept, for `Accept`.
 pub const ACCEPT: &str = "application/sdp, application/dtmf-relay, application/dtmf";
 

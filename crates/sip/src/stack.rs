@@ -539,7 +539,6 @@ fn handle_request(shared: &Arc<Shared>, r: InboundRequest, peer: &Peer) {
             let bytes = respond(200)
                 .header("Allow", message::ALLOW)
                 .header("Accept", message::ACCEPT)
-                .header("Supported", message::SUPPORTED)
                 .header("Accept-Language", "en")
                 .build();
             send(shared, peer, &bytes);
@@ -576,6 +575,17 @@ fn new_call(shared: &Arc<Shared>, r: InboundRequest, peer: &Peer) {
     };
     if r.max_forwards == Some(0) {
         return refuse(483, "Max-Forwards is 0");
+    }
+    let require = message::header_value(&r.req, "Require").unwrap_or_default();
+    let missing = message::unsupported(&require);
+    if !missing.is_empty() {
+        // RFC 3261 §8.2.2.3: an extension the caller requires and we do not implement.
+        shared.stats.invites_refused.fetch_add(1, Ordering::Relaxed);
+        let b = ResponseBuilder::new(&r, 420, Some(&new_tag()), source)
+            .header("Server", &shared.config.user_agent)
+            .header("Unsupported", &missing.join(", "));
+        debug!(call_id = %r.call_id, require = %require, "INVITE refused: 420");
+        return send(shared, peer, &b.build());
     }
     if !shared.accepting.load(Ordering::SeqCst) {
         return refuse(503, "shutting down");

@@ -496,7 +496,6 @@ impl UacDialog {
         let mut extra: Vec<(&str, String)> = vec![
             ("Contact", self.local.contact.clone()),
             ("Allow", message::ALLOW.to_string()),
-            ("Supported", message::SUPPORTED.to_string()),
         ];
         if let Some((name, value)) = &self.authorization {
             extra.push((name, value.clone()));
