@@ -8,6 +8,7 @@
 pub(crate) mod api_actions;
 pub(crate) mod calls;
 mod error;
+mod extensions;
 mod flows;
 mod library;
 mod openapi;
@@ -270,6 +271,16 @@ pub fn router(state: AppState) -> Router {
             get(api_actions::get_one)
                 .put(api_actions::update)
                 .delete(api_actions::delete),
+        )
+        .route(
+            "/extensions",
+            post(extensions::create).get(extensions::list),
+        )
+        .route(
+            "/extensions/{user}",
+            get(extensions::get_one)
+                .put(extensions::update)
+                .delete(extensions::delete),
         )
         .route("/trunks", post(trunks::create).get(trunks::list))
         .route(

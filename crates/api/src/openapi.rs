@@ -287,6 +287,46 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
     (
         "post",
+        "/v1/extensions",
+        "Create an extension (a softphone that registers with switchyard)",
+        Some("Extension"),
+        "201",
+        "ExtensionState",
+    ),
+    (
+        "get",
+        "/v1/extensions",
+        "Extensions (never their passwords)",
+        None,
+        "200",
+        "Any",
+    ),
+    (
+        "get",
+        "/v1/extensions/{user}",
+        "One extension with its live contacts",
+        None,
+        "200",
+        "ExtensionState",
+    ),
+    (
+        "put",
+        "/v1/extensions/{user}",
+        "Create or change an extension (the password is kept when left out)",
+        Some("Extension"),
+        "200",
+        "ExtensionState",
+    ),
+    (
+        "delete",
+        "/v1/extensions/{user}",
+        "Delete an extension and its registrations",
+        None,
+        "204",
+        "",
+    ),
+    (
+        "post",
         "/v1/trunks",
         "Create a trunk (put in service at once; registers when asked)",
         Some("Trunk"),
@@ -524,6 +564,20 @@ fn components() -> Value {
     if let Some(o) = all.as_object_mut() {
         o.extend(flow_defs);
         o.insert("Trunk".into(), trunk);
+        o.insert(
+            "Extension".into(),
+            json!({"type": "object", "additionalProperties": false,
+                "properties": {"user": {"type": "string"}, "password": {"type": "string"},
+                    "name": {"type": "string"}}}),
+        );
+        o.insert(
+            "ExtensionState".into(),
+            s(
+                json!({"user": {"type": "string"}, "name": {"type": "string"},
+                    "contacts": {"type": "array"}}),
+                json!(["user", "name"]),
+            ),
+        );
         o.insert("TrunkState".into(), trunk_state);
         o.insert(
             "TrunkList".into(),
@@ -546,7 +600,7 @@ pub fn build() -> Value {
                 .replace(['/', '{', '}', '.'], "_")
         );
         let mut op = json!({"summary": summary, "operationId": operation_id, "responses": {}});
-        let params: Vec<Value> = ["id", "name", "version"]
+        let params: Vec<Value> = ["id", "name", "version", "user"]
             .iter()
             .filter(|p| path.contains(&format!("{{{p}}}")))
             .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
@@ -585,6 +639,7 @@ pub fn build() -> Value {
             || path.ends_with("/events")
             || *method == "post" && *path == "/v1/flows"
             || path.starts_with("/v1/trunks") && matches!(*method, "post" | "delete")
+            || *method == "post" && *path == "/v1/extensions"
         {
             op["responses"]["409"] = json!({"description": "conflict",
                 "content": {"application/json": {"schema": schema_ref("Error")}}});

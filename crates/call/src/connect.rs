@@ -13,7 +13,7 @@ use media::session::{MediaCommand, PlaybackEnd, PlaybackId};
 use sdp::LocalMedia;
 
 use crate::cause::HangupCause;
-use crate::io::{IoId, IoResult, PromptSource};
+use crate::io::{IoId, IoRequest, IoResult, PromptSource};
 use crate::job::{Job, Music, Progress, Vars};
 use crate::leg::{Direction, Leg, LegId, LegState, MediaState};
 use crate::machine::CallCore;
@@ -67,7 +67,8 @@ impl Connect {
 }
 
 impl CallCore {
-    /// Start a `connect`: one outbound leg per destination.
+    /// Start a `connect`: one outbound leg per destination; `extension` and `agent`
+    /// destinations are looked up first (one leg per live contact).
     pub(crate) fn connect(&mut self, option: ConnectOption, now: Clock) -> Progress<Job> {
         if option.destinations.is_empty() || self.legs.is_empty() {
             return Progress::Done(
@@ -76,6 +77,45 @@ impl CallCore {
             );
         }
         self.ring_if_needed(now);
+        let lookup = option
+            .destinations
+            .iter()
+            .any(|d| matches!(d.address_type.as_deref(), Some("extension") | Some("agent")));
+        if lookup {
+            let io = self.io(IoRequest::Destinations {
+                destinations: option.destinations.clone(),
+            });
+            return Progress::Wait(Job::ConnectLookup {
+                io,
+                option: Box::new(option),
+            });
+        }
+        self.dial_all(option, now)
+    }
+
+    /// The lookup answered: ring what was `found`; nobody reachable is `failed` with 480
+    /// (Temporarily Unavailable), as for an unregistered phone.
+    pub(crate) fn connect_to(
+        &mut self,
+        mut option: ConnectOption,
+        found: Vec<flow::options::Address>,
+        now: Clock,
+    ) -> Progress<Job> {
+        if found.is_empty() {
+            let vars: Vars = vec![
+                ("connect.result".into(), "failed".into()),
+                ("connect.destination".into(), String::new()),
+                ("connect.call_id".into(), String::new()),
+                ("connect.sip_code".into(), "480".into()),
+                ("connect.duration_ms".into(), "0".into()),
+            ];
+            return Progress::Done(Completion::Done, vars);
+        }
+        option.destinations = found;
+        self.dial_all(option, now)
+    }
+
+    fn dial_all(&mut self, option: ConnectOption, now: Clock) -> Progress<Job> {
         let mut dialed = Vec::new();
         for d in &option.destinations {
             let leg = LegId(self.legs.iter().map(|l| l.id.0).max().unwrap_or(0) + 1);

@@ -129,6 +129,13 @@ pub enum IoRequest {
         /// The caller (`visitor_id`).
         caller: String,
     },
+    /// Where `extension` (and `agent`) destinations can be reached now, each as the `sip`
+    /// addresses of its live contacts; other destinations come back as given:
+    /// [`IoResult::Destinations`].
+    Destinations {
+        /// The flow's destinations, in order.
+        destinations: Vec<flow::options::Address>,
+    },
     /// Open a recording file and hand it to `leg`'s media session:
     /// [`IoResult::Recording`].
     StartRecording {
@@ -176,6 +183,8 @@ pub enum IoResult {
     ApiAction(ApiAnswer),
     /// The recording runs, or why it could not start.
     Recording(Result<(), String>),
+    /// The destinations to ring (empty: nobody is reachable).
+    Destinations(Vec<flow::options::Address>),
 }
 
 impl IoResult {

@@ -68,6 +68,11 @@ pub(crate) enum Job {
     ApiAction(ApiRun),
     /// connect.
     Connect(Box<Connect>),
+    /// connect, looking up where its extensions are registered first.
+    ConnectLookup {
+        io: IoId,
+        option: Box<flow::options::ConnectOption>,
+    },
 }
 
 impl Job {
@@ -83,6 +88,7 @@ impl Job {
                 Some(music.map_or(parked.deadline_ms(), |m| m.min(parked.deadline_ms())))
             }
             Job::Connect(c) => c.deadline(),
+            Job::ConnectLookup { .. } => None,
             Job::Prompts(_) | Job::SendingDigits { .. } | Job::Recording(_) | Job::ApiAction(_) => {
                 None
             }
@@ -304,6 +310,13 @@ impl CallCore {
             }
             Job::Recording(rec) => self.recording_on_io(rec, id, r, now),
             Job::Connect(c) => self.connect_on_io(c, id, r, now),
+            Job::ConnectLookup { io, option } if io == id => match r {
+                IoResult::Destinations(found) => self.connect_to(*option, found, now),
+                other => Progress::Done(
+                    Completion::Failed(format!("unexpected I/O result {other:?}")),
+                    Vec::new(),
+                ),
+            },
             other => Progress::Wait(other),
         };
         self.settle(progress, now);

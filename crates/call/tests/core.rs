@@ -1142,3 +1142,57 @@ fn ringback_plays_to_an_answered_caller_until_the_callee_answers() {
     );
     assert!(rig.media_commands().contains(&MediaCommand::StopPlayback));
 }
+
+fn extension_flow() -> serde_json::Value {
+    json!([
+        {"type": "answer"},
+        {"type": "connect", "option": {"destinations": [{"type": "extension", "target": "alice"}]}},
+        {"type": "talk", "option": {"text": "after"}}
+    ])
+}
+
+#[test]
+fn an_extension_rings_every_contact_it_registered() {
+    let mut rig = Rig::call(extension_flow());
+    let (id, req) = rig.last_io();
+    let IoRequest::Destinations { destinations } = req else {
+        panic!("{req:?}")
+    };
+    assert_eq!(destinations[0].target, "alice");
+    let contact = |uri: &str| flow::options::Address {
+        address_type: Some("sip".into()),
+        target: uri.into(),
+        target_name: None,
+        name: None,
+        detail: None,
+    };
+    rig.io(
+        id,
+        IoResult::Destinations(vec![
+            contact("sip:alice@127.0.0.1:5062"),
+            contact("sip:alice@127.0.0.1:5064"),
+        ]),
+    );
+    let requests: Vec<String> = rig
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Dial { request, .. } => Some(request.destination.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        ["sip:alice@127.0.0.1:5062", "sip:alice@127.0.0.1:5064"]
+    );
+}
+
+#[test]
+fn an_extension_with_no_contact_fails_with_480() {
+    let mut rig = Rig::call(extension_flow());
+    let (id, _) = rig.last_io();
+    rig.io(id, IoResult::Destinations(Vec::new()));
+    assert_eq!(rig.var("connect.result"), "failed");
+    assert_eq!(rig.var("connect.sip_code"), "480");
+    assert!(dials(&rig).is_empty());
+}

@@ -128,6 +128,11 @@ pub struct SipSection {
     /// Address for Contact and SDP when behind NAT/Docker; "" = the listen address.
     pub public_address: String,
     pub user_agent: String,
+    /// The digest algorithms the registrar challenges extensions with, most preferred
+    /// first (`"SHA-256"`, `"MD5"`). Answers in either are always accepted; only MD5 is
+    /// offered by default because some phones (libre-based ones such as Debian's baresip
+    /// 1.0) refuse a challenge that lists an algorithm they do not know.
+    pub digest_algorithms: Vec<String>,
 }
 
 impl Default for SipSection {
@@ -136,6 +141,7 @@ impl Default for SipSection {
             listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
             public_address: String::new(),
             user_agent: "switchyard".into(),
+            digest_algorithms: vec!["MD5".into()],
         }
     }
 }

@@ -121,7 +121,17 @@ impl Runtime {
             .map(|s| s.parse())
             .collect::<Result<Vec<sip::ListenAddr>, String>>()
             .map_err(StartError::Config)?;
-        let problems = crate::trunks::config_problems(&config);
+        let mut problems = crate::trunks::config_problems(&config);
+        let algorithms = &config.sip.digest_algorithms;
+        if algorithms.is_empty()
+            || algorithms
+                .iter()
+                .any(|a| crate::registrar::algorithm(a).is_none())
+        {
+            problems.push(format!(
+                "sip.digest_algorithms {algorithms:?}: list \"MD5\" and/or \"SHA-256\""
+            ));
+        }
         if !problems.is_empty() {
             return Err(StartError::Config(problems.join("; ")));
         }
@@ -172,6 +182,9 @@ impl Runtime {
         crate::library::reload(&services).await?;
         crate::api_actions::reload(&services).await?;
         crate::trunks::reload(&services).await?;
+        if let Some(registers) = stack.take_registrations() {
+            crate::registrar::start(services.clone(), registers);
+        }
         let s = services.clone();
         let dispatcher = tokio::spawn(async move {
             while let Some(call) = calls.recv().await {

@@ -31,6 +31,7 @@ mod perform;
 mod ports;
 pub mod recording;
 mod records;
+mod registrar;
 mod services;
 mod sounds;
 mod trunks;

@@ -40,6 +40,9 @@ pub(crate) async fn perform(services: &Services, request: IoRequest) -> IoResult
             let caps = &services.capabilities;
             IoResult::completion(http_actions::fetch(&services.http, &url, method, ctx, caps).await)
         }
+        IoRequest::Destinations { destinations } => {
+            IoResult::Destinations(crate::registrar::reachable(services, destinations).await)
+        }
         IoRequest::FetchFlow { flow_id } => {
             IoResult::completion(match services.catalog.flows.get(&flow_id) {
                 Some(f) => Completion::Pushed(f.actions().to_vec()),

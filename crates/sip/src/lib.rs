@@ -43,8 +43,8 @@ pub mod uri;
 pub use dialog::{DialogEvent, ReOfferMethod, Q850};
 pub use register::RegistrationState;
 pub use stack::{
-    CallHandle, DialError, DialSpec, Dialer, IncomingCall, OutgoingCall, RegisterSpec,
-    RegistrationHandle, SipConfig, SipError, SipStack, SipStats,
+    CallHandle, DialError, DialSpec, Dialer, IncomingCall, IncomingRegister, OutgoingCall,
+    RegisterReply, RegisterSpec, RegistrationHandle, SipConfig, SipError, SipStack, SipStats,
 };
 pub use timer::Timers;
 pub use transport::{ListenAddr, Transport};

@@ -565,6 +565,28 @@ fn compact(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The comma-separated values of one header line (`<sip:a;lr>, <sip:b;lr>`), commas inside
+/// `<...>` or quotes kept.
+pub fn split_values(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
+    for (i, c) in v.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => depth += 1,
+            '>' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(v[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(v[start..].trim().to_string());
+    out.retain(|s| !s.is_empty());
+    out
+}
+
 /// The URI inside a name-addr or addr-spec header value (`"Bob" <sip:bob@h>;tag=1` →
 /// `sip:bob@h`).
 pub fn uri_of(value: &str) -> Option<String> {

@@ -21,7 +21,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+mod registrar;
 mod registration;
+pub use registrar::{IncomingRegister, RegisterReply};
 pub use registration::{RegisterSpec, RegistrationHandle};
 
 /// Settings of the SIP layer (the `[sip]` section).
@@ -314,6 +316,8 @@ struct Shared {
     calls: mpsc::Sender<IncomingCall>,
     accepting: AtomicBool,
     stats: Arc<SipStats>,
+    /// Where REGISTERs go once the application takes them ([`SipStack::take_registrations`]).
+    registrar: std::sync::OnceLock<mpsc::Sender<IncomingRegister>>,
 }
 
 /// The running SIP layer. Dropping it does not stop the listeners; call [`SipStack::shutdown`].
@@ -369,6 +373,7 @@ impl SipStack {
             stats: Arc::new(SipStats::default()),
             config: config.clone(),
             udp: udp.clone(),
+            registrar: std::sync::OnceLock::new(),
         });
         for socket in udp {
             tasks.push(tokio::spawn(serve_udp(shared.clone(), socket)));
@@ -400,6 +405,13 @@ impl SipStack {
         Dialer {
             shared: self.shared.clone(),
         }
+    }
+
+    /// Be the registrar: REGISTERs arrive on the returned channel (until then they get 405).
+    /// `None` when they were taken already.
+    pub fn take_registrations(&self) -> Option<mpsc::Receiver<IncomingRegister>> {
+        let (tx, rx) = mpsc::channel(1024);
+        self.shared.registrar.set(tx).ok().map(|_| rx)
     }
 
     /// Live dialogs (including ones lingering for retransmissions).
@@ -534,6 +546,7 @@ fn handle_request(shared: &Arc<Shared>, r: InboundRequest, peer: &Peer) {
     };
     match r.req.method {
         Method::Invite if r.to_tag.is_none() => new_call(shared, r, peer),
+        Method::Register => registrar::deliver(shared, r, peer),
         Method::Ack => {}
         Method::Options => {
             let bytes = respond(200)

@@ -359,7 +359,7 @@ impl UacDialog {
             .unwrap_or_else(|| self.dial.request_uri.clone());
         let mut routes: Vec<String> = message::response_headers(r, "Record-Route")
             .iter()
-            .flat_map(|v| split_commas(v))
+            .flat_map(|v| message::split_values(v))
             .collect();
         routes.reverse();
         if routes.is_empty() {
@@ -604,28 +604,6 @@ impl UacDialog {
     fn send(&mut self, bytes: Vec<u8>) {
         self.outputs.push_back(Output::Send(bytes));
     }
-}
-
-/// The comma-separated values of one header line (`<sip:a;lr>, <sip:b;lr>`), commas inside
-/// `<...>` or quotes kept.
-fn split_commas(v: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
-    for (i, c) in v.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '<' if !quoted => depth += 1,
-            '>' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                out.push(v[start..i].trim().to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(v[start..].trim().to_string());
-    out.retain(|s| !s.is_empty());
-    out
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 use crate::{Pool, Store, StoreError};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 struct Migration {
     version: i64,
@@ -47,6 +47,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "trunks",
         sqlite: include_str!("../migrations/sqlite/0004_trunks.sql"),
         postgres: include_str!("../migrations/postgres/0004_trunks.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "extensions",
+        sqlite: include_str!("../migrations/sqlite/0005_extensions.sql"),
+        postgres: include_str!("../migrations/postgres/0005_extensions.sql"),
     },
 ];
 

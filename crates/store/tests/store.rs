@@ -6,9 +6,9 @@ mod common;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use store::{
-    ActiveflowRecord, Backend, CallRecord, Certificate, CustomActionStatus, FileImport, FlowSource,
-    OutboxEvent, RecordingRecord, Store, StoreError, StoredApiAction, StoredCustomAction,
-    StoredFlow, StoredRoute, StoredTrunk, Visibility, SCHEMA_VERSION,
+    ActiveflowRecord, Backend, CallRecord, Certificate, Contact, CustomActionStatus, Extension,
+    FileImport, FlowSource, OutboxEvent, RecordingRecord, Store, StoreError, StoredApiAction,
+    StoredCustomAction, StoredFlow, StoredRoute, StoredTrunk, Visibility, SCHEMA_VERSION,
 };
 
 use common::TestDb;
@@ -35,6 +35,7 @@ on_both_backends!(
     custom_action_versions_are_listed_by_semver,
     api_actions_round_trip_and_updates_keep_created_at,
     trunks_round_trip_and_are_deleted,
+    extensions_and_their_contacts_expire_and_go_with_them,
     a_version_1_database_is_migrated_to_version_2,
 );
 
@@ -1160,10 +1161,103 @@ async fn trunks_round_trip_and_are_deleted(db: &TestDb) {
     assert!(store.trunk("carrier").await.expect("get").is_none());
 }
 
+async fn extensions_and_their_contacts_expire_and_go_with_them(db: &TestDb) {
+    let store = db.open().await;
+    let ext = Extension {
+        user: "alice".into(),
+        name: "Alice".into(),
+        password: "pa55word".into(),
+        created_at: t(0),
+        updated_at: t(0),
+    };
+    store.put_extension(&ext).await.expect("put");
+    let changed = store
+        .put_extension(&Extension {
+            password: "n3w".into(),
+            updated_at: t(9),
+            created_at: t(9),
+            ..ext.clone()
+        })
+        .await
+        .expect("put again");
+    assert_eq!((changed.created_at, changed.updated_at), (t(0), t(9)));
+    assert_eq!(
+        store
+            .extension("alice")
+            .await
+            .expect("get")
+            .unwrap()
+            .password,
+        "n3w"
+    );
+    assert!(
+        !format!("{changed:?}").contains("n3w"),
+        "Debug hides the password"
+    );
+    let contact = |uri: &str, expires: i64, at: i64| Contact {
+        user: "alice".into(),
+        uri: uri.into(),
+        expires_at: t(expires),
+        source: "udp:127.0.0.1:5062".into(),
+        user_agent: "baresip".into(),
+        call_id: "reg-1".into(),
+        cseq: 1,
+        updated_at: t(at),
+    };
+    store
+        .put_contact(&contact("sip:alice@127.0.0.1:5062", 60_000, 1))
+        .await
+        .expect("put");
+    store
+        .put_contact(&contact("sip:alice@127.0.0.1:5064", 30_000, 2))
+        .await
+        .expect("put");
+    let live = store.contacts("alice", t(10_000)).await.expect("contacts");
+    let uris: Vec<&str> = live.iter().map(|c| c.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        ["sip:alice@127.0.0.1:5064", "sip:alice@127.0.0.1:5062"],
+        "newest first"
+    );
+    assert_eq!(
+        store
+            .contacts("alice", t(40_000))
+            .await
+            .expect("contacts")
+            .len(),
+        1,
+        "expired"
+    );
+    // A refresh moves the expiry.
+    store
+        .put_contact(&contact("sip:alice@127.0.0.1:5064", 90_000, 3))
+        .await
+        .expect("refresh");
+    assert_eq!(
+        store
+            .contacts("alice", t(40_000))
+            .await
+            .expect("contacts")
+            .len(),
+        2
+    );
+    assert!(store
+        .delete_contact("alice", "sip:alice@127.0.0.1:5064")
+        .await
+        .expect("del"));
+    assert!(store.delete_extension("alice").await.expect("delete"));
+    assert!(store
+        .contacts("alice", t(0))
+        .await
+        .expect("contacts")
+        .is_empty());
+    assert!(store.extension("alice").await.expect("get").is_none());
+}
+
 /// Builds the database exactly as the version-1 store left it (its `schema_migrations` table,
 /// migration 0001, one row recorded, some data), then connects with this build.
 async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     let sqlite = db.url.starts_with("sqlite:");
     let (migrations_table, v1) = if sqlite {
         (
@@ -1200,7 +1294,8 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
             (1, "initial".to_string()),
             (2, "custom_and_api_actions".to_string()),
             (3, "route_stop_types".to_string()),
-            (4, "trunks".to_string())
+            (4, "trunks".to_string()),
+            (5, "extensions".to_string())
         ]
     );
     let old = store.flow("old").await.expect("get").expect("kept");
@@ -1226,7 +1321,7 @@ async fn a_version_1_database_is_migrated_to_version_2(db: &TestDb) {
         .expect("put trunk");
     store.close().await;
     let store = db.open().await;
-    assert_eq!(db.applied_migrations().await.len(), 4);
+    assert_eq!(db.applied_migrations().await.len(), 5);
     assert!(store.trunk("carrier").await.expect("get").is_some());
     assert!(store
         .custom_action("upgraded", "1.0.0")

@@ -36,6 +36,21 @@ pub struct Baresip {
 impl Baresip {
     /// Starts baresip with its config in `dir` and dials `uri`.
     pub fn dial(dir: &Path, uri: &str, o: Options<'_>) -> Baresip {
+        let account = format!("<sip:test@127.0.0.1>;regint=0{}", o.account_params);
+        Baresip::start(dir, &account, Some(uri), o)
+    }
+
+    /// Starts baresip registering `user` with `password` at the registrar on
+    /// 127.0.0.1:`port`, answering every call at once.
+    pub fn register(dir: &Path, user: &str, password: &str, port: u16, o: Options<'_>) -> Baresip {
+        let account = format!(
+            "<sip:{user}@127.0.0.1:{port};transport=udp>;auth_pass={password};regint=60;answermode=auto{}",
+            o.account_params
+        );
+        Baresip::start(dir, &account, None, o)
+    }
+
+    fn start(dir: &Path, account: &str, dial: Option<&str>, o: Options<'_>) -> Baresip {
         let ctrl_port = o.control.then(free_port);
         let mut config = format!(
             "poll_method\tepoll\n\
@@ -76,20 +91,19 @@ impl Baresip {
             ));
         }
         std::fs::write(dir.join("config"), config).unwrap();
-        std::fs::write(
-            dir.join("accounts"),
-            format!("<sip:test@127.0.0.1>;regint=0{}\n", o.account_params),
-        )
-        .unwrap();
+        std::fs::write(dir.join("accounts"), format!("{account}\n")).unwrap();
         std::fs::write(dir.join("contacts"), "").unwrap();
         let out = std::fs::File::create(dir.join("baresip.log")).unwrap();
-        let child = Command::new("baresip")
+        let mut command = Command::new("baresip");
+        command
             .arg("-4")
             .arg("-f")
             .arg(dir)
-            .args(["-t", &o.quit_after_s.to_string()])
-            .arg("-e")
-            .arg(format!("/dial {uri}"))
+            .args(["-t", &o.quit_after_s.to_string()]);
+        if let Some(uri) = dial {
+            command.arg("-e").arg(format!("/dial {uri}"));
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
